@@ -1,0 +1,35 @@
+// clipdex tokenize --vocab FILE [--context N]: JSON lines {"text": ...} in, {"ids": [...]} out.
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/json_lines.h"
+#include "core/error.h"
+#include "text/tokenizer.h"
+
+namespace clipdex::cli {
+
+void register_tokenize(CLI::App& app) {
+  struct Options {
+    std::string vocab;
+    size_t context = 0;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("tokenize", "Tokenize JSON lines {\"text\": ...} from stdin");
+  cmd->add_option("--vocab", opts->vocab, "bpe_simple_vocab_16e6.txt.gz, or a folder with vocab.json + merges.txt")
+      ->required();
+  cmd->add_option("--context", opts->context, "Write the zero-padded model input of this length instead of bare ids");
+  cmd->callback([opts] {
+    const auto tok = text::Tokenizer::load(opts->vocab);
+    const int failures = for_each_json_line(std::cin, [&](const nlohmann::json& in) {
+      const std::string text = require_string(in, "text");
+      const auto ids = opts->context ? tok.tokenize(text, opts->context) : tok.encode(text);
+      std::cout << nlohmann::json{{"ids", ids}}.dump() << '\n';
+    });
+    if (failures) throw InputError(fmt::format("{} input line(s) failed", failures));
+  });
+}
+
+}  // namespace clipdex::cli

@@ -1,0 +1,9 @@
+#pragma once
+// Each subcommand lives in its own cmd_*.cpp and registers itself on the root app.
+#include <CLI/CLI.hpp>
+
+namespace clipdex::cli {
+
+void register_tokenize(CLI::App& app);
+
+}  // namespace clipdex::cli

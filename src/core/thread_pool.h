@@ -1,0 +1,42 @@
+#pragma once
+// A fixed pool of worker threads with a blocking parallel_for. One pool per process is enough:
+// work is split into contiguous chunks, one per worker, so no per-item scheduling cost.
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace clipdex {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(size_t threads = 0);  // 0: one per hardware thread
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  size_t size() const { return workers_.size() + 1; }  // the calling thread works too
+
+  // Calls fn(begin, end) over [0, n) in up to size() chunks; returns when all are done.
+  // The first exception thrown by a chunk is rethrown here.
+  void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
+
+  static ThreadPool& global();
+
+ private:
+  void worker_loop(size_t index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  const std::function<void(size_t, size_t)>* job_ = nullptr;
+  size_t job_n_ = 0, chunks_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::mutex run_mu_;  // one parallel_for at a time
+};
+
+}  // namespace clipdex

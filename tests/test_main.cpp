@@ -1,0 +1,58 @@
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace clipdex::test {
+
+std::string shared_path(const std::string& relative) {
+  const fs::path p = fs::path(CLIPDEX_SHARED_DIR) / relative;
+  if (!fs::exists(p)) {
+    std::cerr << "FATAL: reference fixture missing: " << p << " (tests need ../shared beside the repo)\n";
+    std::exit(3);
+  }
+  return p.string();
+}
+
+std::string scratch_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("clipdex-test-" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+CommandResult run_cli(const std::string& args, const std::string& stdin_text) {
+  const fs::path in = fs::path(scratch_dir("cli-stdin")) / "in.txt";
+  std::ofstream(in, std::ios::binary) << stdin_text;
+  const std::string cmd = std::string(CLIPDEX_BINARY) + " " + args + " < " + in.string();
+  CommandResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("popen failed");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace clipdex::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  clipdex::test::shared_path("README.md");  // fail loudly, never skip, without the fixtures
+  const int rc = RUN_ALL_TESTS();
+  std::error_code ec;
+  fs::remove_all(fs::temp_directory_path() / ("clipdex-test-" + std::to_string(::getpid())), ec);
+  return rc;
+}

@@ -1,0 +1,20 @@
+#pragma once
+// Shared helpers for the tests: where the reference fixtures are, scratch folders, running the CLI.
+#include <string>
+
+namespace clipdex::test {
+
+// Path under ../shared; fails the test run loudly when the fixtures are missing.
+std::string shared_path(const std::string& relative);
+
+// A fresh empty folder under the build tree, removed at exit.
+std::string scratch_dir(const std::string& name);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+// Runs `clipdex ARGS` with stdin from a string; captures stdout (stderr goes to the test log).
+CommandResult run_cli(const std::string& args, const std::string& stdin_text = "");
+
+}  // namespace clipdex::test
