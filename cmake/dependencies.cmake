@@ -11,7 +11,7 @@ find_package(CURL REQUIRED)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
-pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp)
+pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp libwebpdemux)
 pkg_check_modules(GIF REQUIRED IMPORTED_TARGET libgif)
 pkg_check_modules(EXIF REQUIRED IMPORTED_TARGET libexif)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)

@@ -5,5 +5,6 @@
 namespace clipdex::cli {
 
 void register_tokenize(CLI::App& app);
+void register_preprocess(CLI::App& app);
 
 }  // namespace clipdex::cli

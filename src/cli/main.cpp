@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "clipdex 0.1.0");
   clipdex::cli::register_tokenize(app);
+  clipdex::cli::register_preprocess(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,57 @@
+#include "image/decode.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "image/decoders.h"
+
+namespace clipdex::image {
+
+namespace {
+bool starts_with(std::span<const uint8_t> b, const char* magic, size_t offset = 0) {
+  const size_t n = std::strlen(magic);
+  return b.size() >= offset + n && std::memcmp(b.data() + offset, magic, n) == 0;
+}
+}  // namespace
+
+std::string detect_format(std::span<const uint8_t> b) {
+  if (b.size() >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) return "jpeg";
+  if (starts_with(b, "\x89PNG\r\n\x1a\n")) return "png";
+  if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8)) return "webp";
+  if (starts_with(b, "GIF87a") || starts_with(b, "GIF89a")) return "gif";
+  if (starts_with(b, "BM")) return "bmp";
+  return "";
+}
+
+namespace detail {
+void check_dimensions(uint64_t width, uint64_t height, const DecodeOptions& opt, const std::string& name) {
+  if (width == 0 || height == 0) throw_input("{}: image has no pixels ({}x{})", name, width, height);
+  if (width > (1u << 30) || height > (1u << 30) || width * height > opt.max_pixels)
+    throw_input("{}: image is {}x{} = {} pixels, over the limit of {} pixels", name, width, height, width * height,
+                opt.max_pixels);
+}
+}  // namespace detail
+
+Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options, const std::string& name) {
+  if (bytes.empty()) throw_input("{}: file is empty", name);
+  const std::string format = detect_format(bytes);
+  detail::Decoded d;
+  if (format == "jpeg") d = detail::decode_jpeg(bytes, options, name);
+  else if (format == "png") d = detail::decode_png(bytes, options, name);
+  else if (format == "webp") d = detail::decode_webp(bytes, options, name);
+  else if (format == "gif") d = detail::decode_gif(bytes, options, name);
+  else if (format == "bmp") d = detail::decode_bmp(bytes, options, name);
+  else throw_input("{}: not a supported image (JPEG, PNG, WebP, GIF or BMP)", name);
+  if (options.apply_exif_orientation && d.exif_orientation > 1 && d.exif_orientation <= 8)
+    return detail::apply_orientation(d.image, d.exif_orientation);
+  return std::move(d.image);
+}
+
+Image decode_image_file(const std::string& path, const DecodeOptions& options) {
+  // Read, not mapped: a file truncated by another process while mapped would raise SIGBUS.
+  const std::string bytes = read_file(path);
+  return decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options, path);
+}
+
+}  // namespace clipdex::image

@@ -1,0 +1,27 @@
+#pragma once
+// Image file decoding: JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), GIF (giflib, first
+// frame) and BMP, detected by content. Output matches what PIL's Image.open() + load() gives
+// (same libjpeg settings, PIL's handling of palette, alpha, 16-bit and sub-byte PNGs).
+// Every failure is an InputError naming the file; the pixel count is checked from the header
+// before any pixel memory is allocated.
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "image/image.h"
+
+namespace clipdex::image {
+
+struct DecodeOptions {
+  uint64_t max_pixels = 100'000'000;  // refuse larger images (decompression bombs)
+  bool apply_exif_orientation = true;   // rotate/flip per EXIF tag 0x0112 (JPEG, PNG eXIf, WebP)
+};
+
+// "jpeg", "png", "webp", "gif", "bmp", or "" when the content is none of them.
+std::string detect_format(std::span<const uint8_t> bytes);
+
+Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options = {},
+                   const std::string& name = "<memory>");
+Image decode_image_file(const std::string& path, const DecodeOptions& options = {});
+
+}  // namespace clipdex::image

@@ -1,0 +1,108 @@
+// JPEG through libjpeg-turbo with the library defaults that PIL also uses (islow DCT, fancy
+// upsampling), so pixels are identical to PIL's. A truncated file is an error, as in PIL.
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "core/error.h"
+#include "image/decoders.h"
+
+namespace clipdex::image::detail {
+namespace {
+
+struct ErrorManager {
+  jpeg_error_mgr pub;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+  bool truncated = false;
+};
+
+void on_error(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+void on_message(j_common_ptr cinfo, int level) {
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  // Warnings (level -1): premature end of data means the file was cut short.
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) err->truncated = true;
+}
+
+constexpr unsigned kExifMarker = JPEG_APP0 + 1;
+
+int find_exif_orientation(j_decompress_ptr cinfo) {
+  for (auto* m = cinfo->marker_list; m; m = m->next) {
+    if (m->marker == kExifMarker && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
+      return exif_orientation({m->data, m->data_length});
+  }
+  return 1;
+}
+
+}  // namespace
+
+Decoded decode_jpeg(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
+  jpeg_decompress_struct cinfo{};
+  ErrorManager err{};
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  Decoded out;
+  // Everything touched after setjmp lives outside this frame's automatic variables' changes.
+  std::vector<uint8_t>* pixels = &out.image.pixels;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    throw_input("{}: corrupt JPEG: {}", name, err.message);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_save_markers(&cinfo, kExifMarker, 0xffff);
+  jpeg_read_header(&cinfo, TRUE);
+  try {
+    check_dimensions(cinfo.image_width, cinfo.image_height, opt, name);
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
+  PixelMode mode = PixelMode::RGB;
+  bool adobe_inverted = false;
+  switch (cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+      cinfo.out_color_space = JCS_GRAYSCALE;
+      mode = PixelMode::L;
+      break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+      cinfo.out_color_space = JCS_CMYK;
+      mode = PixelMode::CMYK;
+      adobe_inverted = cinfo.saw_Adobe_marker;  // Adobe writes inverted CMYK (PIL "CMYK;I")
+      break;
+    default:
+      cinfo.out_color_space = JCS_RGB;
+      break;
+  }
+  out.exif_orientation = find_exif_orientation(&cinfo);
+  jpeg_start_decompress(&cinfo);
+  out.image.width = static_cast<int>(cinfo.output_width);
+  out.image.height = static_cast<int>(cinfo.output_height);
+  out.image.mode = mode;
+  const size_t row = out.image.row_bytes();
+  pixels->resize(row * cinfo.output_height);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW r = pixels->data() + row * cinfo.output_scanline;
+    jpeg_read_scanlines(&cinfo, &r, 1);
+    if (err.truncated) break;
+  }
+  const bool truncated = err.truncated;
+  if (!truncated) jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  if (truncated) throw_input("{}: JPEG file is truncated", name);
+  if (adobe_inverted)
+    for (auto& v : *pixels) v = static_cast<uint8_t>(255 - v);
+  return out;
+}
+
+}  // namespace clipdex::image::detail
