@@ -159,6 +159,7 @@ SafeTensors SafeTensors::parse(std::span<const uint8_t> bytes, const std::string
 
   SafeTensors st;
   st.origin_ = origin;
+  st.raw_ = bytes;
   auto data = bytes.subspan(8 + static_cast<size_t>(header_len));
   std::vector<std::pair<std::pair<int64_t, int64_t>, std::string>> ranges;
   for (const auto& [name, entry] : header.items()) {

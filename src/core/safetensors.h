@@ -45,10 +45,12 @@ class SafeTensors {
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& origin() const { return origin_; }
+  std::span<const uint8_t> raw_bytes() const { return raw_; }  // the whole file
 
  private:
   std::shared_ptr<MappedFile> file_;  // keeps mapped bytes alive for the views
   std::string origin_;
+  std::span<const uint8_t> raw_;
   std::map<std::string, TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
 };

@@ -1,0 +1,52 @@
+#pragma once
+// Shared building blocks, each loaded from canonical tensor names and run on a Backend:
+// layer norm, linear, the pre-LN residual attention block and the transformer stack.
+#include <string>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "model/checkpoint.h"
+
+namespace clipdex::model {
+
+using kernels::Activation;
+using kernels::Backend;
+using kernels::LinearWeights;
+using kernels::SequenceLayout;
+using kernels::Tensor;
+
+struct LayerNorm {
+  Tensor gamma, beta;
+  float eps = 1e-5f;
+  static LayerNorm load(Checkpoint& ck, const std::string& prefix, int64_t dim, float eps);
+  void run(Backend& be, const float* x, int64_t rows, float* y) const;
+};
+
+// prefix "a.b" loads "a.b.weight" [out, in] and, if with_bias, "a.b.bias" [out].
+LinearWeights load_linear(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t out, int64_t in,
+                          bool with_bias = true);
+
+// A bias-free projection stored canonically as [in, out] (text_projection, visual.proj),
+// loaded as a linear layer [out, in].
+LinearWeights load_projection(Checkpoint& ck, Backend& be, const std::string& name, int64_t in, int64_t out);
+
+struct ResidualAttentionBlock {
+  LayerNorm ln_1, ln_2;
+  LinearWeights in_proj, out_proj, fc, proj;
+};
+
+struct Transformer {
+  int64_t width = 0, heads = 0;
+  Activation act = Activation::QuickGelu;
+  std::vector<ResidualAttentionBlock> blocks;
+
+  static Transformer load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t width, int64_t layers,
+                          int64_t heads, int64_t mlp_width, Activation act, float eps);
+  // x: [tokens, width] for the packed sequences; updated in place.
+  void run(Backend& be, Tensor& x, const SequenceLayout& seqs, bool causal) const;
+};
+
+// Number of blocks "<prefix>.<i>.<probe>" present in the checkpoint.
+int count_layers(const Checkpoint& ck, const std::string& prefix, const std::string& probe);
+
+}  // namespace clipdex::model

@@ -1,0 +1,53 @@
+#pragma once
+// A checkpoint seen through canonical tensor names (OpenAI CLIP / open_clip state_dict names).
+// Each published layout is a table that maps canonical names onto the file's own names:
+//   open_clip / OpenAI:  identity (a leading "module." is dropped)
+//   Hugging Face CLIPModel: vision_model.* / text_model.*, separate q/k/v, transposed projections.
+// Every tensor is taken with its expected shape; at the end, tensors nobody took are an error.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/safetensors.h"
+#include "kernels/tensor.h"
+
+namespace clipdex::model {
+
+enum class Layout { OpenClip, HuggingFace };
+const char* layout_name(Layout l);
+
+class Checkpoint {
+ public:
+  // Opens a .safetensors file and detects its layout from the tensor names.
+  static Checkpoint open(const std::string& path);
+
+  Layout layout() const { return layout_; }
+  const std::string& path() const { return path_; }
+  const SafeTensors& file() const { return st_; }
+
+  // Whether the canonical tensor exists in this checkpoint.
+  bool has(const std::string& canonical) const;
+  // Shape of a canonical tensor as stored in canonical orientation; throws if missing.
+  std::vector<int64_t> shape(const std::string& canonical) const;
+  // The canonical tensor in fp32, checked against `expected` (throws InputError naming it).
+  kernels::Tensor take(const std::string& canonical, const std::vector<int64_t>& expected);
+  // Canonical names present (for inferring the architecture from shapes).
+  std::vector<std::string> canonical_names() const;
+  // Throws InputError listing tensors that no part of the model took.
+  void check_all_taken() const;
+  // Storage dtype of most weights ("F32", "F16", "BF16").
+  std::string dominant_dtype() const;
+
+ private:
+  struct Source;  // how one canonical tensor is assembled from file tensors
+  Source resolve(const std::string& canonical) const;
+
+  std::string path_;
+  SafeTensors st_;
+  Layout layout_ = Layout::OpenClip;
+  std::string prefix_;  // "module." for some OpenAI-style checkpoints
+  std::set<std::string> taken_;
+};
+
+}  // namespace clipdex::model

@@ -1,0 +1,149 @@
+#include "model/clip_model.h"
+
+#include <xxhash.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "model/checkpoint.h"
+#include "model/infer_config.h"
+#include "model/towers.h"
+
+namespace clipdex::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Largest batch run through a tower at once; bigger requests are split to bound memory.
+constexpr int64_t kMaxBatch = 32;
+
+struct Files {
+  std::string weights;
+  std::string config;        // may be empty
+  std::string preprocessor;  // HF preprocessor_config.json, may be empty
+};
+
+Files locate(const std::string& path) {
+  Files f;
+  fs::path dir;
+  if (fs::is_directory(path)) {
+    dir = path;
+    for (const char* name : {"open_clip_model.safetensors", "model.safetensors"})
+      if (fs::exists(dir / name)) {
+        f.weights = (dir / name).string();
+        break;
+      }
+    if (f.weights.empty()) throw_input("'{}' holds no open_clip_model.safetensors or model.safetensors", path);
+  } else if (fs::exists(path)) {
+    f.weights = path;
+    dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+  } else {
+    throw_io("model '{}' does not exist", path);
+  }
+  const bool hf_weights = fs::path(f.weights).filename() == "model.safetensors";
+  const std::vector<std::string> config_names =
+      hf_weights ? std::vector<std::string>{"config.json", "open_clip_config.json"}
+                 : std::vector<std::string>{"open_clip_config.json", "config.json"};
+  for (const auto& name : config_names)
+    if (fs::exists(dir / name)) {
+      f.config = (dir / name).string();
+      break;
+    }
+  if (fs::exists(dir / "preprocessor_config.json")) f.preprocessor = (dir / "preprocessor_config.json").string();
+  return f;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  auto j = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw_input("{}: not valid JSON", path);
+  return j;
+}
+
+ModelConfig load_config(const Files& f, const Checkpoint& ck, const LoadOptions& opt, std::string& source) {
+  try {
+    if (!opt.architecture.empty()) {
+      source = "built-in";
+      return builtin_config(opt.architecture);
+    }
+    if (!f.config.empty()) {
+      source = fs::path(f.config).filename().string();
+      const auto j = read_json(f.config);
+      if (j.contains("model_cfg") || j.contains("vision_cfg")) return parse_open_clip_config(j);
+      nlohmann::json pre;
+      if (!f.preprocessor.empty()) pre = read_json(f.preprocessor);
+      return parse_hf_config(j, f.preprocessor.empty() ? nullptr : &pre);
+    }
+    source = "inferred";
+    return infer_config(ck);
+  } catch (const nlohmann::json::exception& e) {
+    throw_input("{}: bad model config: {}", f.config.empty() ? f.weights : f.config, e.what());
+  }
+}
+
+}  // namespace
+
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
+  const Files files = locate(path);
+  Checkpoint ck = Checkpoint::open(files.weights);
+  std::unique_ptr<Model> m(new Model());
+  m->config_ = load_config(files, ck, options, m->info_.config_source);
+  m->backend_ = kernels::make_cpu_backend();
+  auto& be = *m->backend_;
+  const auto& cfg = m->config_;
+  m->image_ = cfg.vision.kind == VisionKind::ViT ? load_vit(ck, be, cfg) : load_resnet(ck, be, cfg);
+  m->text_ = std::make_unique<TextTower>(TextTower::load(ck, be, cfg));
+  m->logit_scale_ = std::exp(ck.take("logit_scale", ck.shape("logit_scale").empty() ? std::vector<int64_t>{}
+                                                                                     : std::vector<int64_t>{1})
+                                 .data.at(0));
+  ck.check_all_taken();
+
+  auto& info = m->info_;
+  info.path = files.weights;
+  info.layout = layout_name(ck.layout());
+  info.dtype = ck.dominant_dtype();
+  for (const auto& [name, t] : ck.file().tensors()) info.parameters += t.numel();
+  const auto raw = ck.file().raw_bytes();
+  info.weights_hash = fmt::format("{:016x}", XXH3_64bits(raw.data(), raw.size()));
+  return m;
+}
+
+std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
+  const int64_t S = config_.vision.image_size, d = config_.embed_dim;
+  std::vector<float> out(static_cast<size_t>(n * d));
+  for (int64_t b = 0; b < n; b += kMaxBatch) {
+    const int64_t m = std::min(kMaxBatch, n - b);
+    const auto e = image_->encode(*backend_, pixels + b * 3 * S * S, m);
+    std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
+  }
+  return out;
+}
+
+std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t context, bool full_context) const {
+  const int64_t d = config_.embed_dim;
+  std::vector<float> out(static_cast<size_t>(n * d));
+  for (int64_t b = 0; b < n; b += kMaxBatch) {
+    const int64_t m = std::min(kMaxBatch, n - b);
+    const auto e = text_->encode(*backend_, ids + b * context, m, context, full_context);
+    std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
+  }
+  return out;
+}
+
+std::string Model::model_id() const { return config_.signature() + "/" + info_.weights_hash; }
+
+std::string find_vocab_beside(const std::string& model_path) {
+  const fs::path dir = fs::is_directory(model_path) ? fs::path(model_path) : fs::path(model_path).parent_path();
+  if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) return dir.string();
+  if (fs::exists(dir / "bpe_simple_vocab_16e6.txt.gz")) return (dir / "bpe_simple_vocab_16e6.txt.gz").string();
+  return "";
+}
+
+}  // namespace clipdex::model

@@ -1,0 +1,69 @@
+#pragma once
+// A loaded CLIP model: immutable after load and shared by any number of threads; each encode
+// call uses its own scratch memory.
+//
+//   auto model = clipdex::model::Model::load("path/to/checkpoint-folder");
+//   std::vector<float> img = model->encode_images(pixels, n);   // pixels [n, 3, S, S]
+//   std::vector<float> txt = model->encode_texts(ids, n, 77);   // ids [n, 77]
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "model/config.h"
+
+namespace clipdex::model {
+
+struct LoadOptions {
+  std::string architecture;  // a built-in name overrides any config file (e.g. "ViT-B-32")
+};
+
+struct ModelInfo {
+  std::string path;          // the .safetensors file read
+  std::string config_source; // "open_clip_config.json", "config.json", "built-in", "inferred"
+  std::string layout;        // "open_clip" or "huggingface"
+  std::string dtype;         // dominant storage dtype of the weights
+  int64_t parameters = 0;
+  std::string weights_hash;  // XXH3-64 of the weights file, hex
+};
+
+class ImageTower;
+class TextTower;
+
+class Model {
+ public:
+  // path: a .safetensors file, or a folder holding open_clip_model.safetensors (+ config) or
+  // Hugging Face model.safetensors + config.json. Throws InputError / IoError with the file.
+  static std::unique_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
+  ~Model();
+
+  // pixels: [n, 3, S, S] preprocessed (S = preprocess_config().size). Returns [n, embed_dim].
+  std::vector<float> encode_images(const float* pixels, int64_t n) const;
+  // ids: [n, context] model input ids (start, BPE ids, end, zero padding). Returns [n, embed_dim].
+  std::vector<float> encode_texts(const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const;
+
+  int embed_dim() const { return config_.embed_dim; }
+  int context_length() const { return config_.text.context_length; }
+  float logit_scale() const { return logit_scale_; }  // exp(logit_scale): multiplies cosine similarity
+  const ModelConfig& config() const { return config_; }
+  const image::PreprocessConfig& preprocess_config() const { return config_.preprocess; }
+  const ModelInfo& info() const { return info_; }
+  // Identifies architecture + weights; stored by indexes to refuse vectors from another model.
+  std::string model_id() const;
+
+ private:
+  Model() = default;
+  ModelConfig config_;
+  ModelInfo info_;
+  float logit_scale_ = 1.0f;
+  std::unique_ptr<kernels::Backend> backend_;
+  std::unique_ptr<ImageTower> image_;
+  std::unique_ptr<TextTower> text_;
+};
+
+// The tokenizer vocabulary that ships beside a model (vocab.json + merges.txt, or
+// bpe_simple_vocab_16e6.txt.gz), or "" when there is none.
+std::string find_vocab_beside(const std::string& model_path);
+
+}  // namespace clipdex::model

@@ -1,0 +1,209 @@
+#include "model/config.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace clipdex::model {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+T get_or(const json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw_input("config field '{}' has the wrong type: {}", key, it->dump());
+  }
+}
+
+// open_clip options that change the architecture in ways clipdex does not implement.
+void reject_unsupported(const json& cfg, const char* section) {
+  static const std::map<std::string, json> kDefaults = {
+      {"ls_init_value", nullptr},   {"attentional_pool", false}, {"no_ln_pre", false},
+      {"final_ln_after_pool", false}, {"pool_type", "argmax"},   {"proj_bias", false},
+      {"hf_model_name", nullptr},   {"timm_model_name", nullptr}, {"input_patchnorm", false},
+      {"output_tokens", false},     {"embed_cls", false},        {"pad_id", 0}};
+  for (const auto& [key, def] : kDefaults) {
+    auto it = cfg.find(key);
+    if (it == cfg.end() || it->is_null() || *it == def) continue;
+    if (key == "pool_type" && std::string(section) == "vision_cfg" && *it == "tok") continue;
+    throw_input("open_clip option {}.{} = {} is not supported", section, key, it->dump());
+  }
+}
+
+void parse_preprocess(const json& p, ModelConfig& m) {
+  if (p.contains("mean")) {
+    auto v = p["mean"].get<std::vector<float>>();
+    if (v.size() != 3) throw_input("preprocess_cfg.mean must have 3 values");
+    std::copy(v.begin(), v.end(), m.preprocess.mean.begin());
+  }
+  if (p.contains("std")) {
+    auto v = p["std"].get<std::vector<float>>();
+    if (v.size() != 3) throw_input("preprocess_cfg.std must have 3 values");
+    std::copy(v.begin(), v.end(), m.preprocess.std.begin());
+  }
+  m.preprocess.interpolation = image::parse_filter(get_or<std::string>(p, "interpolation", "bicubic"));
+  m.preprocess.resize_mode = image::parse_resize_mode(get_or<std::string>(p, "resize_mode", "shortest"));
+}
+
+void validate(const ModelConfig& m) {
+  const auto& v = m.vision;
+  const auto& t = m.text;
+  auto positive = [](int x) { return x > 0 && x < (1 << 20); };
+  if (!positive(m.embed_dim) || !positive(v.image_size) || !positive(v.width) || !positive(v.head_width) ||
+      !positive(t.width) || !positive(t.heads) || !positive(t.layers) || !positive(t.context_length) ||
+      !positive(t.vocab_size) || !positive(t.mlp_width))
+    throw_input("model config has a non-positive or absurd size");
+  if (v.kind == VisionKind::ViT) {
+    if (!positive(v.patch_size) || v.image_size % v.patch_size != 0 || !positive(v.layers) || !positive(v.mlp_width))
+      throw_input("ViT config: image_size {} must be a multiple of patch_size {}", v.image_size, v.patch_size);
+    if (v.width % v.head_width != 0) throw_input("ViT width {} is not a multiple of head_width {}", v.width, v.head_width);
+  } else {
+    if (v.image_size % 32 != 0) throw_input("ResNet image_size {} must be a multiple of 32", v.image_size);
+    for (int l : v.resnet_layers)
+      if (!positive(l)) throw_input("ResNet layers must be positive");
+  }
+  if (t.width % t.heads != 0) throw_input("text width {} is not a multiple of heads {}", t.width, t.heads);
+}
+
+}  // namespace
+
+std::string ModelConfig::signature() const {
+  std::string vis = vision.kind == VisionKind::ViT
+                        ? fmt::format("ViT(i{},p{},w{},l{},h{},m{})", vision.image_size, vision.patch_size, vision.width,
+                                      vision.layers, vision.heads(), vision.mlp_width)
+                        : fmt::format("RN(i{},w{},l{}-{}-{}-{},h{})", vision.image_size, vision.width,
+                                      vision.resnet_layers[0], vision.resnet_layers[1], vision.resnet_layers[2],
+                                      vision.resnet_layers[3], vision.heads());
+  return fmt::format("{}-T(c{},v{},w{},l{},h{},m{})-e{}-{}", vis, text.context_length, text.vocab_size, text.width,
+                     text.layers, text.heads, text.mlp_width, embed_dim, quick_gelu ? "qgelu" : "gelu");
+}
+
+ModelConfig parse_open_clip_config(const json& j) {
+  if (!j.is_object()) throw_input("open_clip config is not a JSON object");
+  const json& mc = j.contains("model_cfg") ? j["model_cfg"] : j;
+  if (!mc.is_object() || !mc.contains("vision_cfg") || !mc.contains("text_cfg"))
+    throw_input("open_clip config lacks model_cfg.vision_cfg / text_cfg");
+  const json& vc = mc["vision_cfg"];
+  const json& tc = mc["text_cfg"];
+  reject_unsupported(vc, "vision_cfg");
+  reject_unsupported(tc, "text_cfg");
+  ModelConfig m;
+  m.architecture = "custom";
+  m.embed_dim = get_or<int>(mc, "embed_dim", 512);
+  m.quick_gelu = get_or<bool>(mc, "quick_gelu", false);
+  auto& v = m.vision;
+  v.image_size = get_or<int>(vc, "image_size", 224);
+  v.width = get_or<int>(vc, "width", 768);
+  v.head_width = get_or<int>(vc, "head_width", 64);
+  if (vc.contains("layers") && vc["layers"].is_array()) {
+    v.kind = VisionKind::ResNet;
+    auto l = vc["layers"].get<std::vector<int>>();
+    if (l.size() != 4) throw_input("ResNet vision_cfg.layers must list 4 stages");
+    std::copy(l.begin(), l.end(), v.resnet_layers.begin());
+  } else {
+    v.kind = VisionKind::ViT;
+    v.layers = get_or<int>(vc, "layers", 12);
+    v.patch_size = get_or<int>(vc, "patch_size", 16);
+    v.mlp_width = static_cast<int>(v.width * get_or<double>(vc, "mlp_ratio", 4.0));
+  }
+  auto& t = m.text;
+  t.context_length = get_or<int>(tc, "context_length", 77);
+  t.vocab_size = get_or<int>(tc, "vocab_size", 49408);
+  t.width = get_or<int>(tc, "width", 512);
+  t.heads = get_or<int>(tc, "heads", 8);
+  t.layers = get_or<int>(tc, "layers", 12);
+  t.mlp_width = static_cast<int>(t.width * get_or<double>(tc, "mlp_ratio", 4.0));
+  m.preprocess.size = v.image_size;
+  if (j.contains("preprocess_cfg")) parse_preprocess(j["preprocess_cfg"], m);
+  validate(m);
+  return m;
+}
+
+ModelConfig parse_hf_config(const json& config, const json* preprocessor) {
+  if (!config.is_object() || !config.contains("text_config") || !config.contains("vision_config"))
+    throw_input("Hugging Face config lacks text_config / vision_config (is it a CLIPModel?)");
+  const json& tc = config["text_config"];
+  const json& vc = config["vision_config"];
+  ModelConfig m;
+  m.architecture = "custom";
+  m.embed_dim = get_or<int>(config, "projection_dim", 512);
+  const std::string act = get_or<std::string>(vc, "hidden_act", "quick_gelu");
+  if (act != "quick_gelu" && act != "gelu") throw_input("unsupported hidden_act '{}'", act);
+  if (get_or<std::string>(tc, "hidden_act", "quick_gelu") != act)
+    throw_input("text and vision towers use different activations");
+  m.quick_gelu = act == "quick_gelu";
+  m.layer_norm_eps = get_or<float>(vc, "layer_norm_eps", 1e-5f);
+  auto& v = m.vision;
+  v.kind = VisionKind::ViT;
+  v.width = get_or<int>(vc, "hidden_size", 768);
+  v.mlp_width = get_or<int>(vc, "intermediate_size", 3072);
+  v.layers = get_or<int>(vc, "num_hidden_layers", 12);
+  const int heads = get_or<int>(vc, "num_attention_heads", 12);
+  if (heads <= 0 || v.width % heads != 0) throw_input("vision hidden_size is not a multiple of num_attention_heads");
+  v.head_width = v.width / heads;
+  v.image_size = get_or<int>(vc, "image_size", 224);
+  v.patch_size = get_or<int>(vc, "patch_size", 32);
+  auto& t = m.text;
+  t.width = get_or<int>(tc, "hidden_size", 512);
+  t.mlp_width = get_or<int>(tc, "intermediate_size", 2048);
+  t.layers = get_or<int>(tc, "num_hidden_layers", 12);
+  t.heads = get_or<int>(tc, "num_attention_heads", 8);
+  t.context_length = get_or<int>(tc, "max_position_embeddings", 77);
+  t.vocab_size = get_or<int>(tc, "vocab_size", 49408);
+  m.preprocess.size = v.image_size;
+  if (preprocessor && preprocessor->is_object()) {
+    json p;
+    if (preprocessor->contains("image_mean")) p["mean"] = (*preprocessor)["image_mean"];
+    if (preprocessor->contains("image_std")) p["std"] = (*preprocessor)["image_std"];
+    parse_preprocess(p, m);
+  }
+  validate(m);
+  return m;
+}
+
+ModelConfig builtin_config(const std::string& requested) {
+  std::string name = requested;
+  bool quick = false;
+  const std::string suffix = "-quickgelu";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    quick = true;
+    name.resize(name.size() - suffix.size());
+  }
+  auto vit = [](int image, int patch, int width, int layers, int embed, int twidth, int theads) {
+    json j = {{"embed_dim", embed},
+              {"vision_cfg", {{"image_size", image}, {"layers", layers}, {"width", width}, {"patch_size", patch}}},
+              {"text_cfg", {{"context_length", 77}, {"vocab_size", 49408}, {"width", twidth}, {"heads", theads}, {"layers", 12}}}};
+    return j;
+  };
+  auto rn = [](std::vector<int> layers, int embed) {
+    json j = {{"embed_dim", embed},
+              {"vision_cfg", {{"image_size", 224}, {"layers", layers}, {"width", 64}}},
+              {"text_cfg", {{"context_length", 77}, {"vocab_size", 49408}, {"width", 512}, {"heads", 8}, {"layers", 12}}}};
+    return j;
+  };
+  json j;
+  if (name == "ViT-B-32") j = vit(224, 32, 768, 12, 512, 512, 8);
+  else if (name == "ViT-B-16") j = vit(224, 16, 768, 12, 512, 512, 8);
+  else if (name == "ViT-L-14") j = vit(224, 14, 1024, 24, 768, 768, 12);
+  else if (name == "ViT-L-14-336") j = vit(336, 14, 1024, 24, 768, 768, 12);
+  else if (name == "RN50") j = rn({3, 4, 6, 3}, 1024);
+  else if (name == "RN101") j = rn({3, 4, 23, 3}, 512);
+  else throw_input("unknown architecture '{}' (known: ViT-B-32, ViT-B-16, ViT-L-14, ViT-L-14-336, RN50, RN101, each also -quickgelu)", requested);
+  j["quick_gelu"] = quick;
+  ModelConfig m = parse_open_clip_config(j);
+  m.architecture = requested;
+  return m;
+}
+
+std::vector<std::string> builtin_names() {
+  return {"ViT-B-32", "ViT-B-16", "ViT-L-14", "ViT-L-14-336", "RN50", "RN101"};
+}
+
+}  // namespace clipdex::model

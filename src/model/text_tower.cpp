@@ -1,0 +1,60 @@
+// Text tower: token + positional embedding, causal pre-LN transformer, ln_final, the features
+// at the end-of-text token, text projection. Each sequence runs only up to its end-of-text
+// token: later positions cannot influence it under the causal mask.
+#include <algorithm>
+
+#include "core/error.h"
+#include "model/towers.h"
+
+namespace clipdex::model {
+
+TextTower TextTower::load(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
+  const auto& t = cfg.text;
+  TextTower tt;
+  tt.width_ = t.width;
+  tt.embed_dim_ = cfg.embed_dim;
+  tt.vocab_ = t.vocab_size;
+  tt.context_ = t.context_length;
+  tt.token_embedding_ = ck.take("token_embedding.weight", {t.vocab_size, t.width});
+  tt.positional_embedding_ = ck.take("positional_embedding", {t.context_length, t.width});
+  tt.ln_final_ = LayerNorm::load(ck, "ln_final", t.width, cfg.layer_norm_eps);
+  tt.projection_ = load_projection(ck, be, "text_projection", t.width, cfg.embed_dim);
+  tt.transformer_ = Transformer::load(ck, be, "transformer.resblocks", t.width, t.layers, t.heads, t.mlp_width,
+                                      cfg.quick_gelu ? Activation::QuickGelu : Activation::Gelu, cfg.layer_norm_eps);
+  return tt;
+}
+
+Tensor TextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context) const {
+  if (context <= 0 || context > context_)
+    throw_input("token sequences of length {} do not fit the model's context of {}", context, context_);
+  SequenceLayout seqs;
+  seqs.offsets.push_back(0);
+  std::vector<int64_t> eot(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) {
+    const int32_t* row = ids + s * context;
+    for (int64_t i = 0; i < context; ++i)
+      if (row[i] < 0 || row[i] >= vocab_) throw_input("token id {} is outside the vocabulary of {}", row[i], vocab_);
+    eot[s] = std::max_element(row, row + context) - row;  // first occurrence of the highest id
+    seqs.offsets.push_back(seqs.offsets.back() + (full_context ? context : eot[s] + 1));
+  }
+  Tensor x({seqs.tokens(), width_});
+  for (int64_t s = 0; s < n; ++s) {
+    for (int64_t i = 0; i < seqs.length(s); ++i) {
+      const float* tok = token_embedding_.ptr() + static_cast<int64_t>(ids[s * context + i]) * width_;
+      const float* pos = positional_embedding_.ptr() + i * width_;
+      float* dst = x.ptr() + (seqs.offsets[s] + i) * width_;
+      for (int64_t j = 0; j < width_; ++j) dst[j] = tok[j] + pos[j];
+    }
+  }
+  transformer_.run(be, x, seqs, /*causal=*/true);
+  Tensor pooled({n, width_});
+  for (int64_t s = 0; s < n; ++s) {
+    const float* src = x.ptr() + (seqs.offsets[s] + eot[s]) * width_;
+    ln_final_.run(be, src, 1, pooled.ptr() + s * width_);
+  }
+  Tensor out({n, embed_dim_});
+  be.linear(pooled.ptr(), n, projection_, out.ptr());
+  return out;
+}
+
+}  // namespace clipdex::model

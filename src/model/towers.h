@@ -1,0 +1,37 @@
+#pragma once
+// The three towers. Each is loaded once (immutable, shared by all threads) and encodes a batch;
+// scratch memory is per call.
+#include <memory>
+
+#include "model/blocks.h"
+#include "model/config.h"
+
+namespace clipdex::model {
+
+class ImageTower {
+ public:
+  virtual ~ImageTower() = default;
+  // pixels: [n, 3, S, S] normalised; returns [n, embed_dim] raw projected features.
+  virtual Tensor encode(Backend& be, const float* pixels, int64_t n) const = 0;
+};
+
+std::unique_ptr<ImageTower> load_vit(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+
+class TextTower {
+ public:
+  static TextTower load(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+  // ids: [n, context] token ids; features at each row's end-of-text token (its highest id).
+  // With `full_context` the transformer runs on all positions instead of stopping there
+  // (identical results thanks to the causal mask; kept for checking that claim).
+  Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const;
+
+ private:
+  int64_t width_ = 0, embed_dim_ = 0, vocab_ = 0, context_ = 0;
+  Tensor token_embedding_, positional_embedding_;
+  LinearWeights projection_;
+  LayerNorm ln_final_;
+  Transformer transformer_;
+};
+
+}  // namespace clipdex::model
