@@ -6,5 +6,7 @@ namespace clipdex::cli {
 
 void register_tokenize(CLI::App& app);
 void register_preprocess(CLI::App& app);
+void register_embed(CLI::App& app);
+void register_model(CLI::App& app);
 
 }  // namespace clipdex::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "clipdex 0.1.0");
   clipdex::cli::register_tokenize(app);
   clipdex::cli::register_preprocess(app);
+  clipdex::cli::register_embed(app);
+  clipdex::cli::register_model(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -94,6 +94,13 @@ Checkpoint Checkpoint::open(const std::string& path) {
   return c;
 }
 
+Checkpoint Checkpoint::recorder() {
+  Checkpoint c;
+  c.path_ = "<recorder>";
+  c.recording_ = true;
+  return c;
+}
+
 Checkpoint::Source Checkpoint::resolve(const std::string& canonical) const {
   if (layout_ == Layout::OpenClip) return {{prefix_ + canonical}, false};
   for (const auto& rule : hf_rules()) {
@@ -130,6 +137,10 @@ std::vector<int64_t> Checkpoint::shape(const std::string& canonical) const {
 }
 
 kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector<int64_t>& expected) {
+  if (recording_) {
+    recorded_.emplace_back(canonical, expected);
+    return kernels::Tensor(expected);
+  }
   const Source s = resolve(canonical);
   const auto actual = shape(canonical);
   if (actual != expected)

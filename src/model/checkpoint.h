@@ -22,6 +22,11 @@ class Checkpoint {
   // Opens a .safetensors file and detects its layout from the tensor names.
   static Checkpoint open(const std::string& path);
 
+  // A checkpoint without a file that records every tensor the model asks for (name, shape)
+  // and hands out zeros: the model definition itself lists the tensors a layout must hold.
+  static Checkpoint recorder();
+  const std::vector<std::pair<std::string, std::vector<int64_t>>>& recorded() const { return recorded_; }
+
   Layout layout() const { return layout_; }
   const std::string& path() const { return path_; }
   const SafeTensors& file() const { return st_; }
@@ -48,6 +53,8 @@ class Checkpoint {
   Layout layout_ = Layout::OpenClip;
   std::string prefix_;  // "module." for some OpenAI-style checkpoints
   std::set<std::string> taken_;
+  bool recording_ = false;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> recorded_;
 };
 
 }  // namespace clipdex::model

@@ -168,6 +168,26 @@ ModelConfig parse_hf_config(const json& config, const json* preprocessor) {
   return m;
 }
 
+json to_open_clip_config(const ModelConfig& m) {
+  json vision = {{"image_size", m.vision.image_size}, {"width", m.vision.width}, {"head_width", m.vision.head_width}};
+  if (m.vision.kind == VisionKind::ViT) {
+    vision["layers"] = m.vision.layers;
+    vision["patch_size"] = m.vision.patch_size;
+    vision["mlp_ratio"] = static_cast<double>(m.vision.mlp_width) / m.vision.width;
+  } else {
+    vision["layers"] = m.vision.resnet_layers;
+  }
+  json text = {{"context_length", m.text.context_length}, {"vocab_size", m.text.vocab_size}, {"width", m.text.width},
+               {"heads", m.text.heads}, {"layers", m.text.layers},
+               {"mlp_ratio", static_cast<double>(m.text.mlp_width) / m.text.width}};
+  const auto& p = m.preprocess;
+  const char* interp = p.interpolation == image::Filter::Bicubic ? "bicubic"
+                       : p.interpolation == image::Filter::Bilinear ? "bilinear" : "nearest";
+  return {{"model_cfg", {{"embed_dim", m.embed_dim}, {"quick_gelu", m.quick_gelu}, {"vision_cfg", vision}, {"text_cfg", text}}},
+          {"preprocess_cfg", {{"mean", p.mean}, {"std", p.std}, {"interpolation", interp},
+                              {"resize_mode", p.resize_mode == image::ResizeMode::Shortest ? "shortest" : "squash"}}}};
+}
+
 ModelConfig builtin_config(const std::string& requested) {
   std::string name = requested;
   bool quick = false;

@@ -56,6 +56,8 @@ struct ModelConfig {
 ModelConfig parse_open_clip_config(const nlohmann::json& j);
 // Hugging Face CLIPModel config.json (plus preprocessor_config.json when present).
 ModelConfig parse_hf_config(const nlohmann::json& config, const nlohmann::json* preprocessor);
+// The open_clip_config.json form of a config (model_cfg + preprocess_cfg).
+nlohmann::json to_open_clip_config(const ModelConfig& m);
 // Built-in architectures: ViT-B-32, ViT-B-16, ViT-L-14, ViT-L-14-336, RN50, RN101 (and *-quickgelu).
 ModelConfig builtin_config(const std::string& name);
 std::vector<std::string> builtin_names();
