@@ -9,6 +9,7 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CURL REQUIRED)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_package(SQLite3 REQUIRED)
 
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp libwebpdemux)

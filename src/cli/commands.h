@@ -8,5 +8,8 @@ void register_tokenize(CLI::App& app);
 void register_preprocess(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_model(CLI::App& app);
+void register_index(CLI::App& app);
+void register_search(CLI::App& app);
+void register_classify(CLI::App& app);
 
 }  // namespace clipdex::cli

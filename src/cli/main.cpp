@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   clipdex::cli::register_preprocess(app);
   clipdex::cli::register_embed(app);
   clipdex::cli::register_model(app);
+  clipdex::cli::register_index(app);
+  clipdex::cli::register_search(app);
+  clipdex::cli::register_classify(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,9 @@
 #include "cli/model_options.h"
 
+#include <filesystem>
+
+#include "core/error.h"
+
 namespace clipdex::cli {
 
 void ModelOptions::add_to(CLI::App* cmd, bool required) {
@@ -14,6 +18,25 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open() const {
   model::LoadOptions opt;
   opt.architecture = arch;
   return pipeline::Embedder::open(model, vocab, opt);
+}
+
+std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& lib, bool remember) {
+  auto absolute = [](const std::string& p) { return p.empty() ? p : std::filesystem::absolute(p).lexically_normal().string(); };
+  if (model.empty()) model = lib.setting("model");
+  else model = absolute(model);
+  if (vocab.empty()) vocab = lib.setting("vocab");
+  else vocab = absolute(vocab);
+  if (arch.empty()) arch = lib.setting("arch");
+  if (model.empty())
+    throw InputError(fmt::format("{} does not name a model yet: pass --model", lib.db_path()));
+  auto emb = open();
+  lib.check_model(emb->model().model_id(), remember);
+  if (remember) {
+    lib.set_setting("model", model);
+    lib.set_setting("vocab", vocab);
+    lib.set_setting("arch", arch);
+  }
+  return emb;
 }
 
 }  // namespace clipdex::cli

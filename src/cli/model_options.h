@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pipeline/embedder.h"
+#include "pipeline/library.h"
 
 namespace clipdex::cli {
 
@@ -16,6 +17,9 @@ struct ModelOptions {
 
   void add_to(CLI::App* cmd, bool required = true);
   std::shared_ptr<pipeline::Embedder> open() const;
+  // Options not given come from the library's settings; given ones are remembered there
+  // (paths made absolute) when `remember` is set.
+  std::shared_ptr<pipeline::Embedder> open_for(pipeline::Library& lib, bool remember);
 };
 
 }  // namespace clipdex::cli

@@ -12,6 +12,17 @@
 
 namespace clipdex {
 
+namespace {
+void sync_directory_of(const std::string& path) {
+  auto dir = std::filesystem::path(path).parent_path();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+}  // namespace
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   tmp_path_ = path_ + ".tmp-XXXXXX";
   fd_ = ::mkstemp(tmp_path_.data());
@@ -45,12 +56,18 @@ void AtomicFileWriter::commit() {
   if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
     throw_io("cannot rename '{}' to '{}': {}", tmp_path_, path_, std::strerror(errno));
   committed_ = true;
-  auto dir = std::filesystem::path(path_).parent_path();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  sync_directory_of(path_);
+}
+
+void commit_file(const std::string& tmp, const std::string& path) {
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw_io("cannot flush '{}': {}", tmp, std::strerror(errno));
   }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_io("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+  sync_directory_of(path);
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {

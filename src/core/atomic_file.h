@@ -26,4 +26,7 @@ class AtomicFileWriter {
 
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
+// For files written by other libraries: fsync `tmp`, rename it to `path`, fsync the directory.
+void commit_file(const std::string& tmp, const std::string& path);
+
 }  // namespace clipdex

@@ -1,0 +1,77 @@
+// clipdex classify --model PATH IMAGE... (--labels "cat,dog" | --prompts NAME) [--top 5]
+#include <cstdlib>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "core/error.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
+#include "search/zeroshot.h"
+
+namespace clipdex::cli {
+
+void register_classify(CLI::App& app) {
+  struct Options {
+    std::vector<std::string> images;
+    std::string labels, prompts, prompts_file, templates, cache;
+    ModelOptions model;
+    size_t top = 5;
+    bool json = false, no_cache = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("classify", "Zero-shot classification with prompt ensembles");
+  cmd->add_option("images", o->images, "Image files")->required();
+  o->model.add_to(cmd);
+  auto* labels = cmd->add_option("--labels", o->labels, "Comma-separated class names");
+  auto* prompts = cmd->add_option("--prompts", o->prompts, "A prompt set by name, e.g. ImageNet");
+  labels->excludes(prompts);
+  cmd->add_option("--prompts-file", o->prompts_file,
+                  "Prompt sets in zeroshot_prompts.json format (default: $CLIPDEX_PROMPTS_FILE)");
+  cmd->add_option("--templates", o->templates, "Templates for --labels (JSON list, prompt-set object, or one per line)");
+  cmd->add_option("--top", o->top, "Classes to show per image")->capture_default_str();
+  cmd->add_option("--cache", o->cache, "Cache folder for class embeddings (default ~/.cache/clipdex)");
+  cmd->add_flag("--no-cache", o->no_cache, "Do not cache class embeddings");
+  cmd->add_flag("--json", o->json, "Print JSON lines");
+  cmd->callback([o] {
+    search::PromptSet set;
+    if (!o->prompts.empty()) {
+      std::string file = o->prompts_file;
+      if (file.empty() && std::getenv("CLIPDEX_PROMPTS_FILE")) file = std::getenv("CLIPDEX_PROMPTS_FILE");
+      if (file.empty()) throw InputError("--prompts needs --prompts-file FILE (or $CLIPDEX_PROMPTS_FILE)");
+      set = search::load_prompt_set(file, o->prompts);
+    } else if (!o->labels.empty()) {
+      set = search::labels_prompt_set(o->labels, o->templates);
+    } else {
+      throw InputError("give --labels or --prompts");
+    }
+    const auto emb = o->model.open();
+    const std::string cache = o->no_cache ? "" : (o->cache.empty() ? search::default_cache_dir() : o->cache);
+    search::ZeroShotClassifier clf(*emb, std::move(set), cache);
+    int failures = 0;
+    for (const auto& path : o->images) {
+      try {
+        const auto px = image::preprocess(image::decode_image_file(path), emb->model().preprocess_config());
+        const auto v = emb->embed_pixels(px.data(), 1, /*normalize=*/true);
+        const auto preds = clf.classify(v, o->top);
+        if (o->json) {
+          nlohmann::json j = {{"image", path}, {"predictions", nlohmann::json::array()}};
+          for (const auto& p : preds) j["predictions"].push_back({{"label", p.label}, {"probability", p.probability}, {"score", p.score}});
+          std::cout << j.dump() << '\n';
+        } else {
+          std::cout << path << '\n';
+          for (const auto& p : preds) std::cout << fmt::format("  {:6.2f}%  {}\n", 100.0 * p.probability, p.label);
+        }
+      } catch (const Error& e) {
+        ++failures;
+        std::cerr << "clipdex: " << e.what() << '\n';
+        if (o->json) std::cout << nlohmann::json{{"image", path}, {"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      }
+    }
+    if (failures) throw InputError(fmt::format("{} image(s) failed", failures));
+  });
+}
+
+}  // namespace clipdex::cli

@@ -1,0 +1,104 @@
+// clipdex index DIR... --db PATH [--model PATH]: add, update and forget images in a library.
+// clipdex index-texts --db PATH FILE: store captions (one per line) for image->text search.
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "core/error.h"
+#include "pipeline/indexer.h"
+
+namespace clipdex::cli {
+namespace {
+
+void add_index(CLI::App& app) {
+  struct Options {
+    std::vector<std::string> dirs;
+    std::string db, index_type;
+    ModelOptions model;
+    pipeline::IndexOptions index;
+    bool quiet = false, no_exif = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("index", "Index folders of images into a library (incremental, resumable)");
+  cmd->add_option("dirs", o->dirs, "Folders (or files) to index")->required();
+  cmd->add_option("--db", o->db, "Library database (created when missing)")->required();
+  o->model.add_to(cmd, /*required=*/false);
+  cmd->add_option("--index-type", o->index_type, "flat (exact, default), hnsw or ivfpq");
+  cmd->add_option("--batch", o->index.batch_size, "Images per model batch")->capture_default_str();
+  cmd->add_option("--threads", o->index.threads, "Decode threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Skip larger images")->capture_default_str();
+  cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply EXIF orientation");
+  cmd->add_flag("--retry-failed", o->index.retry_failed, "Try files that failed before again");
+  cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
+  cmd->add_flag("--quiet", o->quiet, "No progress output");
+  cmd->callback([o] {
+    pipeline::Library lib(o->db);
+    const auto emb = o->model.open_for(lib, /*remember=*/true);
+    if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
+      index::parse_index_type(o->index_type);  // validate
+      lib.set_setting("index_type", o->index_type);
+      lib.rebuild_vectors();
+      lib.save_vectors();
+    }
+    o->index.progress = !o->quiet;
+    o->index.decode.apply_exif_orientation = !o->no_exif;
+    const auto r = pipeline::index_folders(lib, *emb, o->dirs, o->index);
+    const auto st = lib.catalog().stats();
+    std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
+              << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
+              << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)\n";
+  });
+}
+
+void add_index_texts(CLI::App& app) {
+  struct Options {
+    std::string db, file;
+    ModelOptions model;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("index-texts", "Store captions (one per line) for image->text search");
+  cmd->add_option("file", o->file, "Text file, one caption per line")->required();
+  cmd->add_option("--db", o->db, "Library database")->required();
+  o->model.add_to(cmd, /*required=*/false);
+  cmd->callback([o] {
+    pipeline::Library lib(o->db);
+    const auto emb = o->model.open_for(lib, /*remember=*/true);
+    std::ifstream in(o->file);
+    if (!in) throw IoError("cannot open '" + o->file + "'");
+    std::vector<std::string> batch;
+    size_t added = 0, failed = 0;
+    auto flush = [&] {
+      if (batch.empty()) return;
+      const auto v = emb->embed_texts(batch, /*normalize=*/true);
+      const size_t d = static_cast<size_t>(emb->dim());
+      for (size_t i = 0; i < batch.size(); ++i) lib.catalog().add_text(batch[i], std::span<const float>(v).subspan(i * d, d));
+      added += batch.size();
+      batch.clear();
+    };
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || lib.catalog().has_text(line)) continue;
+      try {
+        emb->tokenizer().encode(line, 1);  // rejects invalid UTF-8 before batching
+        batch.push_back(line);
+      } catch (const InputError& e) {
+        ++failed;
+        std::cerr << "clipdex: skipped a line: " << e.what() << '\n';
+      }
+      if (batch.size() == 64) flush();
+    }
+    flush();
+    std::cout << "stored " << added << " texts (" << failed << " skipped); library holds " << lib.catalog().stats().texts
+              << " texts\n";
+  });
+}
+
+}  // namespace
+
+void register_index(CLI::App& app) {
+  add_index(app);
+  add_index_texts(app);
+}
+
+}  // namespace clipdex::cli

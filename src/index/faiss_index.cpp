@@ -1,0 +1,150 @@
+// FAISS behind the VectorIndex interface: IndexIDMap2 over IndexFlatIP, IndexHNSWFlat or
+// IndexIVFPQ (inner product).
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/index_io.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "index/vector_index.h"
+
+namespace clipdex::index {
+namespace {
+
+// IVF-PQ sized to the data: about sqrt(n) lists with >= 39 training points each, 4-dimensional
+// sub-quantizers (dim / 4 bytes per vector), and at most 2^bits <= n centroids per sub-quantizer.
+std::unique_ptr<faiss::Index> make_ivfpq(int dim, const IndexParams& p, const float* train, size_t n) {
+  if (n == 0) throw Error("an IVF-PQ index needs vectors to train on");
+  const size_t nlist = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::sqrt(double(n))), n / 39));
+  int m = std::max(1, dim / 4);
+  while (m > 1 && dim % m != 0) --m;
+  const int nbits = std::clamp(static_cast<int>(std::floor(std::log2(double(n)))), 1, 8);
+  auto* quantizer = new faiss::IndexFlatIP(dim);
+  auto ivf = std::make_unique<faiss::IndexIVFPQ>(quantizer, dim, nlist, m, nbits, faiss::METRIC_INNER_PRODUCT);
+  ivf->own_fields = true;
+  ivf->cp.min_points_per_centroid = 1;  // small collections train without complaint
+  ivf->pq.cp.min_points_per_centroid = 1;
+  ivf->train(static_cast<faiss::Index::idx_t>(n), train);
+  ivf->nprobe = std::min<size_t>(nlist, static_cast<size_t>(p.ivf_nprobe));
+  return ivf;
+}
+
+class FaissIndex final : public VectorIndex {
+ public:
+  FaissIndex(std::unique_ptr<faiss::Index> index, IndexType type) : index_(std::move(index)), type_(type) {}
+
+  IndexType type() const override { return type_; }
+  int dim() const override { return static_cast<int>(index_->d); }
+  size_t size() const override { return static_cast<size_t>(index_->ntotal); }
+  bool exact_scores() const override { return type_ != IndexType::IVFPQ; }
+
+  void add(const float* x, const int64_t* ids, size_t n) override {
+    if (n) index_->add_with_ids(static_cast<faiss::Index::idx_t>(n), x, ids);
+  }
+
+  bool remove(const int64_t* ids, size_t n) override {
+    if (n == 0) return true;
+    if (type_ == IndexType::HNSW) return false;  // FAISS HNSW cannot delete
+    faiss::IDSelectorBatch sel(n, ids);
+    index_->remove_ids(sel);
+    return true;
+  }
+
+  std::vector<std::vector<Hit>> search(const float* q, size_t nq, size_t k) const override {
+    std::vector<std::vector<Hit>> out(nq);
+    k = std::min(k, size());
+    if (k == 0 || nq == 0) return out;
+    std::vector<float> d(nq * k);
+    std::vector<faiss::Index::idx_t> l(nq * k);
+    index_->search(static_cast<faiss::Index::idx_t>(nq), q, static_cast<faiss::Index::idx_t>(k), d.data(), l.data());
+    for (size_t i = 0; i < nq; ++i)
+      for (size_t j = 0; j < k; ++j)
+        if (l[i * k + j] >= 0) out[i].push_back({l[i * k + j], d[i * k + j]});
+    return out;
+  }
+
+  void save(const std::string& path) const override {
+    const std::string tmp = path + ".tmp";
+    try {
+      faiss::write_index(index_.get(), tmp.c_str());
+    } catch (const faiss::FaissException& e) {
+      throw_io("cannot write index '{}': {}", tmp, e.what());
+    }
+    commit_file(tmp, path);
+  }
+
+ private:
+  std::unique_ptr<faiss::Index> index_;
+  IndexType type_;
+};
+
+IndexType type_of(const faiss::Index* idx) {
+  const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(idx);
+  const faiss::Index* inner = map ? map->index : idx;
+  if (dynamic_cast<const faiss::IndexHNSW*>(inner)) return IndexType::HNSW;
+  if (dynamic_cast<const faiss::IndexIVFPQ*>(inner)) return IndexType::IVFPQ;
+  return IndexType::Flat;
+}
+
+}  // namespace
+
+IndexType parse_index_type(const std::string& name) {
+  if (name == "flat") return IndexType::Flat;
+  if (name == "hnsw") return IndexType::HNSW;
+  if (name == "ivfpq") return IndexType::IVFPQ;
+  throw_input("unknown index type '{}' (flat, hnsw, ivfpq)", name);
+}
+
+const char* index_type_name(IndexType t) {
+  switch (t) {
+    case IndexType::Flat: return "flat";
+    case IndexType::HNSW: return "hnsw";
+    case IndexType::IVFPQ: return "ivfpq";
+  }
+  return "?";
+}
+
+std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, const float* train, size_t n_train) {
+  try {
+    std::unique_ptr<faiss::Index> inner;
+    switch (p.type) {
+      case IndexType::Flat:
+        inner = std::make_unique<faiss::IndexFlatIP>(dim);
+        break;
+      case IndexType::HNSW: {
+        auto h = std::make_unique<faiss::IndexHNSWFlat>(dim, p.hnsw_m, faiss::METRIC_INNER_PRODUCT);
+        h->hnsw.efSearch = p.hnsw_ef_search;
+        h->hnsw.efConstruction = 80;
+        inner = std::move(h);
+        break;
+      }
+      case IndexType::IVFPQ:
+        inner = make_ivfpq(dim, p, train, n_train);
+        break;
+    }
+    auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
+    map->own_fields = true;
+    return std::make_unique<FaissIndex>(std::move(map), p.type);
+  } catch (const faiss::FaissException& e) {
+    throw Error(std::string("FAISS: ") + e.what());
+  }
+}
+
+std::unique_ptr<VectorIndex> load_faiss_index(const std::string& path, bool mmap) {
+  try {
+    std::unique_ptr<faiss::Index> idx(faiss::read_index(path.c_str(), mmap ? faiss::IO_FLAG_MMAP : 0));
+    const IndexType t = type_of(idx.get());
+    return std::make_unique<FaissIndex>(std::move(idx), t);
+  } catch (const faiss::FaissException& e) {
+    throw_input("cannot read index '{}': {}", path, e.what());
+  }
+}
+
+}  // namespace clipdex::index

@@ -1,0 +1,56 @@
+#pragma once
+// The vector index interface: batched add / remove / search over raw float arrays with int64
+// ids, inner-product scores (cosine on unit vectors). FAISS is one implementation; shards are
+// a wrapper that is itself an index, so pieces compose.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace clipdex::index {
+
+struct Hit {
+  int64_t id = -1;
+  float score = 0.0f;
+};
+
+enum class IndexType { Flat, HNSW, IVFPQ };
+IndexType parse_index_type(const std::string& name);  // "flat", "hnsw", "ivfpq"
+const char* index_type_name(IndexType t);
+
+class VectorIndex {
+ public:
+  virtual ~VectorIndex() = default;
+  virtual IndexType type() const = 0;
+  virtual int dim() const = 0;
+  virtual size_t size() const = 0;
+  // Scores are exact inner products (flat, HNSW) or approximations (PQ codes).
+  virtual bool exact_scores() const = 0;
+
+  // x: [n, dim]. Ids must be unique; callers remove before re-adding.
+  virtual void add(const float* x, const int64_t* ids, size_t n) = 0;
+  // Returns false when this index kind cannot remove (the caller rebuilds instead).
+  virtual bool remove(const int64_t* ids, size_t n) = 0;
+  // q: [nq, dim]; up to k hits per query, best first.
+  virtual std::vector<std::vector<Hit>> search(const float* q, size_t nq, size_t k) const = 0;
+
+  // Atomic save (temporary file, fsync, rename).
+  virtual void save(const std::string& path) const = 0;
+};
+
+struct IndexParams {
+  IndexType type = IndexType::Flat;
+  int hnsw_m = 32;
+  int hnsw_ef_search = 128;
+  int ivf_nprobe = 16;
+};
+
+// A new index. IVF-PQ is trained on `train` ([n_train, dim]), sized to what it holds.
+std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& params, const float* train, size_t n_train);
+// Loads a saved index; `mmap` maps IVF inverted lists from disk instead of reading them.
+std::unique_ptr<VectorIndex> load_faiss_index(const std::string& path, bool mmap = false);
+
+// Splits vectors over several indexes by id (id mod shards) and merges their results.
+std::unique_ptr<VectorIndex> make_sharded_index(std::vector<std::unique_ptr<VectorIndex>> shards);
+
+}  // namespace clipdex::index

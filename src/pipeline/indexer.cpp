@@ -1,0 +1,264 @@
+#include "pipeline/indexer.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "pipeline/parallel_batches.h"
+#include "pipeline/progress.h"
+
+namespace clipdex::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Candidate {
+  std::string path;
+  int64_t size = 0, mtime_ns = 0;
+};
+
+// What a worker made of one file.
+struct Item {
+  Candidate file;
+  std::string hash;
+  bool duplicate = false;  // content already known or claimed by another file: not decoded
+  std::vector<float> pixels;
+  int width = 0, height = 0;
+  std::string error;
+};
+
+std::string content_hash(const std::string& bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
+
+std::vector<Candidate> scan(const std::vector<std::string>& roots, bool all_files) {
+  std::vector<Candidate> out;
+  for (const auto& root : roots) {
+    std::error_code ec;
+    const fs::path base = fs::weakly_canonical(root, ec);
+    if (ec || !fs::exists(base)) throw_input("'{}' does not exist", root);
+    auto consider = [&](const fs::directory_entry& e) {
+      std::error_code sec;
+      if (!e.is_regular_file(sec)) return;
+      const std::string p = e.path().string();
+      if (!all_files && !has_image_extension(p)) return;
+      const auto size = e.file_size(sec);
+      const auto mtime = e.last_write_time(sec);
+      if (sec) return;
+      out.push_back({p, static_cast<int64_t>(size),
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count()});
+    };
+    if (fs::is_regular_file(base)) {
+      consider(fs::directory_entry(base));
+      continue;
+    }
+    for (auto it = fs::recursive_directory_iterator(base, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      consider(*it);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path == b.path; }), out.end());
+  return out;
+}
+
+bool under_any(const std::string& path, const std::vector<std::string>& roots) {
+  for (const auto& r : roots) {
+    if (path == r) return true;
+    if (path.size() > r.size() && path.compare(0, r.size(), r) == 0 && path[r.size()] == '/') return true;
+  }
+  return false;
+}
+
+// Turns finished items into one catalog change (and remembers which need the model).
+class BatchCommitter {
+ public:
+  BatchCommitter(Library& lib, const Embedder& emb, IndexReport& report) : lib_(lib), emb_(emb), report_(report) {}
+
+  void commit(std::vector<Item>& items) {
+    store::CatalogChange change;
+    std::unordered_map<std::string, size_t> new_content;  // hash -> index in change.contents
+    std::vector<float> pixels;
+    for (auto& it : items) {
+      store::FileRecord rec{it.file.path, it.file.size, it.file.mtime_ns, -1, "indexed", ""};
+      if (!it.error.empty()) {
+        rec.status = "failed";
+        rec.error = it.error;
+        change.files.push_back(rec);
+        failed_hashes_[it.hash] = it.error;
+        ++report_.failed;
+      } else if (it.duplicate) {
+        deferred_.push_back(std::move(it));
+      } else {
+        new_content[it.hash] = change.contents.size();
+        change.contents.push_back({it.hash, it.width, it.height, {}, {rec}});
+        pixels.insert(pixels.end(), it.pixels.begin(), it.pixels.end());
+      }
+    }
+    resolve_duplicates(change, new_content, /*final=*/false);
+    if (!change.contents.empty()) {
+      const auto vecs = emb_.embed_pixels(pixels.data(), change.contents.size(), /*normalize=*/true);
+      const size_t d = static_cast<size_t>(emb_.dim());
+      for (size_t i = 0; i < change.contents.size(); ++i)
+        change.contents[i].embedding.assign(vecs.begin() + i * d, vecs.begin() + (i + 1) * d);
+    }
+    apply(change);
+  }
+
+  // Duplicates whose first copy was still being decoded get resolved at the end.
+  void finish() {
+    store::CatalogChange change;
+    std::unordered_map<std::string, size_t> none;
+    resolve_duplicates(change, none, /*final=*/true);
+    apply(change);
+  }
+
+  void remove(const std::vector<std::string>& paths) {
+    store::CatalogChange change;
+    change.removed_paths = paths;
+    apply(change);
+  }
+
+ private:
+  void resolve_duplicates(store::CatalogChange& change, std::unordered_map<std::string, size_t>& new_content, bool final) {
+    std::vector<Item> still;
+    for (auto& it : deferred_) {
+      store::FileRecord rec{it.file.path, it.file.size, it.file.mtime_ns, -1, "indexed", ""};
+      if (auto n = new_content.find(it.hash); n != new_content.end()) {
+        change.contents[n->second].files.push_back(rec);
+      } else if (auto id = lib_.catalog().content_by_hash(it.hash)) {
+        rec.content_id = *id;
+        change.files.push_back(rec);
+      } else if (auto f = failed_hashes_.find(it.hash); f != failed_hashes_.end() || final) {
+        rec.status = "failed";
+        rec.error = f != failed_hashes_.end() ? f->second : "identical content could not be indexed";
+        change.files.push_back(rec);
+        ++report_.failed;
+        continue;
+      } else {
+        still.push_back(std::move(it));
+        continue;
+      }
+      ++report_.duplicates;
+    }
+    deferred_ = std::move(still);
+  }
+
+  void apply(const store::CatalogChange& change) {
+    if (change.contents.empty() && change.files.empty() && change.removed_paths.empty()) return;
+    std::vector<int64_t> orphaned;
+    std::unique_lock lock(lib_.mutex());
+    const auto ids = lib_.catalog().apply(change, orphaned);
+    std::vector<float> added;
+    for (const auto& c : change.contents) added.insert(added.end(), c.embedding.begin(), c.embedding.end());
+    lib_.update_vectors(ids, added, orphaned);
+    report_.embedded += static_cast<int64_t>(ids.size());
+  }
+
+  Library& lib_;
+  const Embedder& emb_;
+  IndexReport& report_;
+  std::vector<Item> deferred_;
+  std::unordered_map<std::string, std::string> failed_hashes_;
+};
+
+}  // namespace
+
+bool has_image_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".gif" || ext == ".bmp";
+}
+
+IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
+                          const IndexOptions& options) {
+  IndexReport report;
+  std::vector<std::string> canon_roots;
+  for (const auto& r : roots) canon_roots.push_back(fs::weakly_canonical(r).string());
+  const auto found = scan(canon_roots, options.all_files);
+  report.scanned = static_cast<int64_t>(found.size());
+  {
+    std::unique_lock lock(lib.mutex());
+    lib.vectors();  // load (or rebuild) before this run's changes land in the catalog
+  }
+
+  // Diff the scan against the catalog.
+  const auto known = lib.catalog().files();
+  std::vector<Candidate> todo;
+  std::unordered_set<std::string> seen;
+  for (const auto& c : found) {
+    seen.insert(c.path);
+    auto k = known.find(c.path);
+    const bool same = k != known.end() && k->second.size == c.size && k->second.mtime_ns == c.mtime_ns;
+    if (same && (k->second.status == "indexed" || !options.retry_failed)) {
+      ++report.unchanged;
+      continue;
+    }
+    todo.push_back(c);
+  }
+  std::vector<std::string> gone;
+  for (const auto& [path, rec] : known)
+    if (!seen.count(path) && under_any(path, canon_roots)) gone.push_back(path);
+
+  BatchCommitter committer(lib, embedder, report);
+  if (!gone.empty()) committer.remove(gone);
+  report.removed = static_cast<int64_t>(gone.size());
+
+  // Workers hash every file; content seen before (or claimed by another worker) is not decoded.
+  std::mutex claim_mu;
+  std::unordered_set<std::string> claimed;
+  const auto& cfg = embedder.model().preprocess_config();
+  Progress progress("indexing", static_cast<int64_t>(todo.size()), options.progress && !todo.empty());
+  auto last_save = std::chrono::steady_clock::now();
+  parallel_batches<Item>(
+      todo.size(), options.threads, options.batch_size, 0,
+      [&](size_t i) {
+        Item it;
+        it.file = todo[i];
+        try {
+          const std::string bytes = read_file(it.file.path);
+          it.hash = content_hash(bytes);
+          {
+            std::lock_guard lock(claim_mu);
+            it.duplicate = !claimed.insert(it.hash).second || lib.catalog().content_by_hash(it.hash).has_value();
+          }
+          if (!it.duplicate) {
+            const auto im = image::decode_image(
+                {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options.decode, it.file.path);
+            it.width = im.width;
+            it.height = im.height;
+            it.pixels = image::preprocess(im, cfg);
+          }
+        } catch (const std::exception& e) {
+          it.error = e.what();
+          it.duplicate = false;
+        }
+        return it;
+      },
+      [&](std::vector<Item>& items) {
+        const size_t n = items.size();
+        committer.commit(items);
+        progress.advance(static_cast<int64_t>(n));
+        if (std::chrono::steady_clock::now() - last_save > std::chrono::duration<double>(options.save_every_seconds)) {
+          std::unique_lock lock(lib.mutex());
+          lib.save_vectors();
+          last_save = std::chrono::steady_clock::now();
+        }
+      });
+  committer.finish();
+  progress.finish();
+  std::unique_lock lock(lib.mutex());
+  lib.save_vectors();
+  return report;
+}
+
+}  // namespace clipdex::pipeline

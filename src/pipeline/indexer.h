@@ -1,0 +1,36 @@
+#pragma once
+// `clipdex index`: brings a library up to date with folders of images. Scans recursively, skips
+// unchanged files (same size and modification time), embeds new and changed ones, forgets
+// deleted ones, stores identical content once, and records failures without stopping. Decoding
+// runs on worker threads while the model embeds the previous batch. Each batch is committed to
+// the catalog in one transaction, so a killed run loses at most one batch and a rerun finishes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/embedder.h"
+#include "pipeline/library.h"
+
+namespace clipdex::pipeline {
+
+struct IndexOptions {
+  size_t batch_size = 32;
+  size_t threads = 0;  // decode threads; 0: hardware threads
+  bool progress = true;
+  bool retry_failed = false;  // re-read unchanged files that failed before
+  bool all_files = false;     // consider every file, not only image extensions
+  image::DecodeOptions decode;
+  double save_every_seconds = 30;  // how often the vector index is saved during a long run
+};
+
+struct IndexReport {
+  int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;
+};
+
+IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
+                          const IndexOptions& options);
+
+// Whether a file name has an image extension clipdex decodes (jpg jpeg png webp gif bmp).
+bool has_image_extension(const std::string& path);
+
+}  // namespace clipdex::pipeline

@@ -1,0 +1,113 @@
+#include "search/searcher.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
+
+namespace clipdex::search {
+namespace {
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  float s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+Searcher::Searcher(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
+                   size_t cache_entries)
+    : lib_(std::move(lib)), embedder_(std::move(embedder)), cache_(cache_entries) {
+  lib_->check_model(embedder_->model().model_id(), /*bind_if_empty=*/false);
+}
+
+std::vector<float> Searcher::text_embedding(const std::string& text) {
+  if (auto hit = cache_.get(text)) return *hit;
+  auto v = embedder_->embed_texts({text}, /*normalize=*/true);
+  cache_.put(text, v);
+  return v;
+}
+
+std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
+  const auto pixels = image::preprocess(image::decode_image(bytes, {}, "query image"), embedder_->model().preprocess_config());
+  return embedder_->embed_pixels(pixels.data(), 1, /*normalize=*/true);
+}
+
+std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q, int64_t exclude) {
+  if (q.k == 0) return {};
+  std::shared_lock lock(lib_->mutex());
+  auto& idx = lib_->vectors();
+  if (idx.size() == 0) return {};
+  // Approximate indexes fetch more candidates, re-scored exactly from the stored vectors.
+  const size_t fetch = (idx.exact_scores() ? q.k : 4 * q.k) + (exclude >= 0 ? 1 : 0);
+  auto hits = idx.search(v.data(), 1, fetch)[0];
+  if (!idx.exact_scores())
+    for (auto& h : hits)
+      if (auto e = lib_->catalog().embedding(h.id)) h.score = dot(v, *e);
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+  std::vector<ImageHit> out;
+  for (const auto& h : hits) {
+    if (h.id == exclude || h.score < q.min_score) continue;
+    if (out.size() == q.k) break;
+    ImageHit r;
+    r.id = h.id;
+    r.score = h.score;
+    r.paths = lib_->catalog().paths_of(h.id);
+    if (r.paths.empty()) continue;  // removed meanwhile
+    r.path = r.paths.front();
+    if (auto c = lib_->catalog().content(h.id)) r.width = c->width, r.height = c->height;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<ImageHit> Searcher::by_text(const std::string& text, const Query& q) { return by_vector(text_embedding(text), q); }
+
+std::vector<ImageHit> Searcher::by_image_bytes(std::span<const uint8_t> bytes, const Query& q) {
+  return by_vector(image_embedding(bytes), q);
+}
+
+std::vector<ImageHit> Searcher::by_image_file(const std::string& path, const Query& q) {
+  const std::string bytes = read_file(path);
+  return by_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q);
+}
+
+std::vector<ImageHit> Searcher::like(int64_t content_id, const Query& q) {
+  const auto v = lib_->catalog().embedding(content_id);
+  if (!v) throw_input("no indexed image has id {}", content_id);
+  return by_vector(*v, q, content_id);
+}
+
+std::vector<ImageHit> Searcher::like_path(const std::string& path, const Query& q) {
+  std::error_code ec;
+  const std::string canon = std::filesystem::weakly_canonical(path, ec).string();
+  const auto id = lib_->catalog().content_of_path(ec ? path : canon);
+  if (!id) throw_input("'{}' is not an indexed image", path);
+  return like(*id, q);
+}
+
+std::vector<TextHit> Searcher::texts_for_vector(std::span<const float> v, const Query& q) {
+  std::vector<TextHit> hits;
+  lib_->catalog().for_each_text_embedding([&](int64_t id, std::span<const float> e) {
+    const float s = dot(v, e);
+    if (s >= q.min_score) hits.push_back({id, "", s});
+  });
+  const size_t k = std::min(q.k, hits.size());
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(),
+                    [](const auto& a, const auto& b) { return a.score > b.score; });
+  hits.resize(k);
+  for (auto& h : hits) h.text = lib_->catalog().text(h.id).value_or("");
+  return hits;
+}
+
+std::vector<TextHit> Searcher::texts_for_image_bytes(std::span<const uint8_t> bytes, const Query& q) {
+  return texts_for_vector(image_embedding(bytes), q);
+}
+
+}  // namespace clipdex::search

@@ -1,0 +1,63 @@
+#pragma once
+// Queries against a library: text -> image, image -> image, more-like-this, image -> text.
+// Scores are cosine similarities. Text query embeddings are cached (LRU).
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pipeline/embedder.h"
+#include "pipeline/library.h"
+#include "search/query_cache.h"
+
+namespace clipdex::search {
+
+struct ImageHit {
+  int64_t id = -1;                 // content id (identical files share one)
+  std::string path;                // first path holding it
+  std::vector<std::string> paths;  // every path holding it
+  float score = 0;
+  int width = 0, height = 0;
+};
+
+struct TextHit {
+  int64_t id = -1;
+  std::string text;
+  float score = 0;
+};
+
+struct Query {
+  size_t k = 10;
+  float min_score = -1.0f;
+};
+
+class Searcher {
+ public:
+  Searcher(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
+           size_t cache_entries = 1024);
+
+  std::vector<ImageHit> by_text(const std::string& text, const Query& q);
+  std::vector<ImageHit> by_image_bytes(std::span<const uint8_t> bytes, const Query& q);
+  std::vector<ImageHit> by_image_file(const std::string& path, const Query& q);
+  // More like an indexed image (by content id); the image itself is left out.
+  std::vector<ImageHit> like(int64_t content_id, const Query& q);
+  std::vector<ImageHit> like_path(const std::string& path, const Query& q);
+  // Stored texts closest to an image.
+  std::vector<TextHit> texts_for_image_bytes(std::span<const uint8_t> bytes, const Query& q);
+  std::vector<TextHit> texts_for_vector(std::span<const float> v, const Query& q);
+
+  std::vector<float> text_embedding(const std::string& text);  // cached, unit length
+  std::vector<float> image_embedding(std::span<const uint8_t> bytes);
+  std::vector<ImageHit> by_vector(std::span<const float> v, const Query& q, int64_t exclude = -1);
+
+  QueryCache& cache() { return cache_; }
+  pipeline::Library& library() { return *lib_; }
+  const pipeline::Embedder& embedder() const { return *embedder_; }
+
+ private:
+  std::shared_ptr<pipeline::Library> lib_;
+  std::shared_ptr<const pipeline::Embedder> embedder_;
+  QueryCache cache_;
+};
+
+}  // namespace clipdex::search

@@ -1,0 +1,91 @@
+#pragma once
+// The catalog: one SQLite database (WAL) holding every file seen, the distinct contents they
+// hold (identical files share one content and one vector), the unit-length embedding of each
+// content, stored texts for image->text search, and settings (model, vocab, index type).
+// The vector index is derived from the embeddings here and can always be rebuilt from them;
+// every change is one transaction, so a killed process leaves a consistent catalog.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace clipdex::store {
+
+class Database;
+
+struct FileRecord {
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t content_id = -1;  // -1 when failed
+  std::string status;       // "indexed" or "failed"
+  std::string error;
+};
+
+struct ContentRecord {
+  int64_t id = -1;
+  std::string hash;
+  int width = 0, height = 0;
+};
+
+struct NewContent {
+  std::string hash;
+  int width = 0, height = 0;
+  std::vector<float> embedding;
+  std::vector<FileRecord> files;  // files holding this content (content_id filled in on commit)
+};
+
+// One indexing step, applied atomically.
+struct CatalogChange {
+  std::vector<NewContent> contents;
+  std::vector<FileRecord> files;          // upserts of files whose content already exists, or failures
+  std::vector<std::string> removed_paths; // files gone from disk (or changed: re-added above)
+};
+
+struct CatalogStats {
+  int64_t files = 0, failed = 0, contents = 0, texts = 0;
+};
+
+class Catalog {
+ public:
+  explicit Catalog(const std::string& path);  // creates or migrates the schema
+  ~Catalog();
+
+  std::optional<std::string> meta(const std::string& key) const;
+  void set_meta(const std::string& key, const std::string& value);
+
+  // Every file record (path -> record), for diffing against a folder scan.
+  std::unordered_map<std::string, FileRecord> files() const;
+  std::optional<int64_t> content_by_hash(const std::string& hash) const;
+  std::optional<ContentRecord> content(int64_t id) const;
+  std::vector<std::string> paths_of(int64_t content_id) const;
+  std::optional<int64_t> content_of_path(const std::string& path) const;
+  std::optional<std::vector<float>> embedding(int64_t content_id) const;
+
+  // Applies a change in one transaction; returns the ids of new contents (in order) and fills
+  // `orphaned` with contents no file refers to any more (deleted along with their vectors).
+  std::vector<int64_t> apply(const CatalogChange& change, std::vector<int64_t>& orphaned);
+
+  // Monotonic counter bumped by every change to the set of vectors.
+  int64_t generation() const;
+
+  void for_each_embedding(const std::function<void(int64_t id, std::span<const float>)>& fn) const;
+
+  // Stored texts (captions) for image->text search; duplicates are stored once.
+  int64_t add_text(const std::string& text, std::span<const float> embedding);
+  std::optional<std::string> text(int64_t id) const;
+  void for_each_text_embedding(const std::function<void(int64_t id, std::span<const float>)>& fn) const;
+  bool has_text(const std::string& text) const;
+
+  CatalogStats stats() const;
+
+ private:
+  void bump_generation();
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace clipdex::store
