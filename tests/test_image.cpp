@@ -212,6 +212,18 @@ TEST(Decode, BrokenFilesGiveClearErrors) {
     EXPECT_THROW(decode_image(std::vector<uint8_t>(png.begin(), png.begin() + cut)), InputError);
 }
 
+TEST(Preprocess, ExtremeAspectRatiosAreRefused) {
+  Image strip;
+  strip.width = 100000;
+  strip.height = 1;
+  strip.mode = PixelMode::L;
+  strip.pixels.assign(100000, 128);
+  EXPECT_THROW(preprocess(strip, PreprocessConfig{}), InputError);
+  strip.width = 300;
+  strip.pixels.resize(300);
+  EXPECT_EQ(preprocess(strip, PreprocessConfig{}).size(), 3u * 224 * 224);  // a thin but sane strip works
+}
+
 TEST(Decode, ErrorsNameTheFile) {
   const std::string dir = test::scratch_dir("named");
   std::ofstream(dir + "/zero.jpg").close();

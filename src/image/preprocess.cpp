@@ -48,7 +48,10 @@ Image resize_and_crop(const Image& im, const PreprocessConfig& cfg) {
   if (cfg.resize_mode == ResizeMode::Squash) return to_rgb(resize(im, n, n, cfg.interpolation));
   const int w = im.width, h = im.height;
   const int shorter = std::min(w, h), longer = std::max(w, h);
-  const int new_long = static_cast<int>(static_cast<double>(n) * longer / shorter);
+  const double scaled_long = static_cast<double>(n) * longer / shorter;
+  // A 1 x 100000 strip would resize to 224 x 22 million: refuse such aspect ratios.
+  CLIPDEX_CHECK_INPUT(scaled_long * n <= 64.0 * 1024 * 1024, "image {}x{} has too extreme an aspect ratio", w, h);
+  const int new_long = static_cast<int>(scaled_long);
   const int new_w = w <= h ? n : new_long;
   const int new_h = w <= h ? new_long : n;
   return to_rgb(center_crop(resize(im, new_w, new_h, cfg.interpolation), n));
