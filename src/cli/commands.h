@@ -11,5 +11,6 @@ void register_model(CLI::App& app);
 void register_index(CLI::App& app);
 void register_search(CLI::App& app);
 void register_classify(CLI::App& app);
+void register_eval(CLI::App& app);
 
 }  // namespace clipdex::cli
