@@ -223,7 +223,7 @@ TEST(Library, ResumesAfterSigkill) {
   EXPECT_EQ(st.files, 64);
   EXPECT_EQ(st.contents, 64);
   EXPECT_EQ(st.failed, 0);
-  EXPECT_EQ(lib->vectors().size(), 64u);
+  EXPECT_EQ(lib->vectors()->size(), 64u);
   std::set<int64_t> ids;
   lib->catalog().for_each_embedding([&](int64_t id, std::span<const float>) { EXPECT_TRUE(ids.insert(id).second); });
   search::Searcher s(lib, embedder());
@@ -238,7 +238,7 @@ TEST(Library, ApproximateIndexesAgreeWithFlatOnTheFixtures) {
     const std::string db = dir + "/lib.db";
     ASSERT_EQ(test::run_cli("index " + dir + " --quiet --index-type " + type + " --db " + db + " --model " + model_dir()).exit_code, 0);
     auto lib = std::make_shared<pipeline::Library>(db);
-    EXPECT_EQ(index::index_type_name(lib->vectors().type()), type);
+    EXPECT_EQ(index::index_type_name(lib->vectors()->type()), type);
     for (const std::string query : {"a photo of a cat", "a red motorcycle", "an astronaut"}) {
       const auto flat = cli_json("search --json -k 1 --db " + db + " \"" + query + "\"");
       search::Searcher s(lib, embedder());

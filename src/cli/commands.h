@@ -12,5 +12,6 @@ void register_index(CLI::App& app);
 void register_search(CLI::App& app);
 void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace clipdex::cli

@@ -24,18 +24,18 @@ void Library::check_model(const std::string& model_id, bool bind_if_empty) {
 
 index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
 
-index::VectorIndex& Library::vectors() {
-  if (index_) return *index_;
+index::VectorIndex* Library::vectors() {
+  if (index_) return index_.get();
   const auto saved = catalog_.meta("index_generation");
   if (saved && std::stoll(*saved) == catalog_.generation() && std::filesystem::exists(index_path())) {
     index_ = index::load_faiss_index(index_path());
     if (index_->type() == index_type()) {
       trained_on_ = std::stoull(setting("index_trained_on", "0"));
-      return *index_;
+      return index_.get();
     }
   }
   rebuild_vectors();
-  return *index_;
+  return index_.get();
 }
 
 void Library::rebuild_vectors() {

@@ -32,8 +32,9 @@ class Library {
   void check_model(const std::string& model_id, bool bind_if_empty);
 
   index::IndexType index_type() const;
-  // The index, loaded or rebuilt as needed (dimension from the stored vectors).
-  index::VectorIndex& vectors();
+  // The index, loaded or rebuilt as needed (dimension from the stored vectors); nullptr while
+  // the library holds no vectors yet.
+  index::VectorIndex* vectors();
   // Applies added and removed vectors, already committed to the catalog, to the index
   // (rebuilding it from the catalog when it is not loaded or cannot remove).
   void update_vectors(const std::vector<int64_t>& added_ids, const std::vector<float>& added,

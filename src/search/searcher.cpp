@@ -42,8 +42,9 @@ std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
 std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q, int64_t exclude) {
   if (q.k == 0) return {};
   std::shared_lock lock(lib_->mutex());
-  auto& idx = lib_->vectors();
-  if (idx.size() == 0) return {};
+  const auto* index = lib_->vectors();
+  if (!index || index->size() == 0) return {};
+  const auto& idx = *index;
   // Approximate indexes fetch more candidates, re-scored exactly from the stored vectors.
   const size_t fetch = (idx.exact_scores() ? q.k : 4 * q.k) + (exclude >= 0 ? 1 : 0);
   auto hits = idx.search(v.data(), 1, fetch)[0];

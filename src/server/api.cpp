@@ -1,0 +1,341 @@
+#include "server/api.h"
+
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/base64.h"
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "image/decode.h"
+#include "image/encode.h"
+#include "search/zeroshot.h"
+
+namespace clipdex::server {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+ApiResponse json_response(const json& j, int status = 200) {
+  return {status, "application/json", j.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+}
+
+json parse_body(const ApiRequest& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw ApiError(400, "request body must be a JSON object");
+  return j;
+}
+
+size_t parse_k(const std::string& s) {
+  try {
+    size_t pos = 0;
+    const long v = std::stol(s, &pos);
+    if (pos != s.size() || v < 1 || v > 1000) throw std::invalid_argument("k");
+    return static_cast<size_t>(v);
+  } catch (const std::exception&) {
+    throw ApiError(400, "k must be an integer from 1 to 1000");
+  }
+}
+
+float parse_score(const std::string& s) {
+  try {
+    size_t pos = 0;
+    const float v = std::stof(s, &pos);
+    if (pos != s.size() || !(v >= -1.0f && v <= 1.0f)) throw std::invalid_argument("score");
+    return v;
+  } catch (const std::exception&) {
+    throw ApiError(400, "min_score must be a number from -1 to 1");
+  }
+}
+
+search::Query query_from(const std::map<std::string, std::string>& p) {
+  search::Query q;
+  if (auto it = p.find("k"); it != p.end()) q.k = parse_k(it->second);
+  if (auto it = p.find("min_score"); it != p.end()) q.min_score = parse_score(it->second);
+  return q;
+}
+
+search::Query query_from(const json& j) {
+  std::map<std::string, std::string> p;
+  if (j.contains("k")) p["k"] = j["k"].is_number() ? j["k"].dump() : "x";
+  if (j.contains("min_score")) p["min_score"] = j["min_score"].is_number() ? j["min_score"].dump() : "x";
+  return query_from(p);
+}
+
+json image_results(const std::vector<search::ImageHit>& hits) {
+  json results = json::array();
+  for (const auto& h : hits)
+    results.push_back({{"id", h.id}, {"path", h.path}, {"paths", h.paths}, {"score", h.score}, {"width", h.width},
+                       {"height", h.height}, {"url", fmt::format("/images/{}", h.id)}, {"thumb", fmt::format("/thumbs/{}", h.id)}});
+  return {{"results", results}};
+}
+
+json text_results(const std::vector<search::TextHit>& hits) {
+  json results = json::array();
+  for (const auto& h : hits) results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
+  return {{"results", results}};
+}
+
+std::string content_type_of(std::span<const uint8_t> bytes) {
+  const std::string f = image::detect_format(bytes);
+  if (f == "jpeg") return "image/jpeg";
+  if (f.empty()) return "application/octet-stream";
+  return "image/" + f;
+}
+
+std::string str(const json& j, const char* key) {
+  if (!j.contains(key)) return "";
+  if (!j[key].is_string()) throw ApiError(400, fmt::format("\"{}\" must be a string", key));
+  return j[key].get<std::string>();
+}
+
+}  // namespace
+
+Api::Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
+         size_t cache_entries, ApiOptions options)
+    : lib_(lib), searcher_(lib, std::move(embedder), cache_entries), options_(std::move(options)) {}
+
+void Api::require_token(const ApiRequest& r) const {
+  if (options_.token.empty()) return;
+  auto it = r.headers.find("authorization");
+  if (it == r.headers.end() || it->second != "Bearer " + options_.token)
+    throw ApiError(401, "this endpoint needs the server token: Authorization: Bearer TOKEN");
+}
+
+int64_t Api::content_id_param(const ApiRequest& r) const {
+  auto it = r.params.find("id");
+  int64_t id = -1;
+  try {
+    size_t pos = 0;
+    if (it != r.params.end()) id = std::stoll(it->second, &pos);
+    if (it == r.params.end() || pos != it->second.size()) id = -1;
+  } catch (const std::exception&) {
+    id = -1;
+  }
+  if (id < 0) throw ApiError(400, "image id must be a non-negative integer");
+  if (!lib_->catalog().content(id)) throw ApiError(404, fmt::format("no indexed image has id {}", id));
+  return id;
+}
+
+ApiResponse Api::search_get(const ApiRequest& r) {
+  auto q = r.params.find("q");
+  if (q == r.params.end() || q->second.empty()) throw ApiError(400, "missing query parameter q");
+  return json_response(image_results(searcher_.by_text(q->second, query_from(r.params))));
+}
+
+ApiResponse Api::search_post(const ApiRequest& r) {
+  const json j = parse_body(r);
+  const auto q = query_from(j);
+  const std::string target = j.contains("target") ? str(j, "target") : "images";
+  if (target != "images" && target != "texts") throw ApiError(400, "target must be \"images\" or \"texts\"");
+  const int given = int(j.contains("text")) + int(j.contains("image_base64")) + int(j.contains("id"));
+  if (given != 1) throw ApiError(400, "give exactly one of \"text\", \"image_base64\", \"id\"");
+  std::vector<float> v;
+  int64_t exclude = -1;
+  if (j.contains("text")) {
+    v = searcher_.text_embedding(str(j, "text"));
+  } else if (j.contains("image_base64")) {
+    const auto bytes = base64_decode(str(j, "image_base64"));
+    v = searcher_.image_embedding(bytes);
+  } else {
+    if (!j["id"].is_number_integer()) throw ApiError(400, "\"id\" must be an integer");
+    ApiRequest idr;
+    idr.params["id"] = std::to_string(j["id"].get<int64_t>());
+    exclude = content_id_param(idr);
+    v = *lib_->catalog().embedding(exclude);
+  }
+  if (target == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
+  return json_response(image_results(searcher_.by_vector(v, q, exclude)));
+}
+
+ApiResponse Api::search_image(const ApiRequest& r) {
+  auto f = r.files.find("image");
+  if (f == r.files.end()) throw ApiError(400, "upload the image as multipart field \"image\"");
+  std::map<std::string, std::string> p = r.params;
+  for (const char* key : {"k", "min_score", "target"})
+    if (auto it = r.files.find(key); it != r.files.end()) p[key] = it->second.content;
+  const auto q = query_from(p);
+  const auto& c = f->second.content;
+  const auto v = searcher_.image_embedding({reinterpret_cast<const uint8_t*>(c.data()), c.size()});
+  if (p.count("target") && p["target"] == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
+  return json_response(image_results(searcher_.by_vector(v, q)));
+}
+
+ApiResponse Api::classify(const ApiRequest& r) {
+  const json j = parse_body(r);
+  search::PromptSet set;
+  if (j.contains("prompts")) {
+    if (options_.prompts_file.empty()) throw ApiError(400, "this server has no prompt sets (start it with --prompts-file)");
+    set = search::load_prompt_set(options_.prompts_file, str(j, "prompts"));
+  } else if (j.contains("labels") && j["labels"].is_array()) {
+    for (const auto& l : j["labels"]) {
+      if (!l.is_string() || l.get<std::string>().empty()) throw ApiError(400, "labels must be non-empty strings");
+      set.classes.push_back({l.get<std::string>()});
+    }
+    if (set.classes.size() < 2) throw ApiError(400, "give at least two labels");
+    set.templates = {"a photo of a {}."};
+  } else {
+    throw ApiError(400, "give \"labels\": [...] or \"prompts\": NAME");
+  }
+  if (j.contains("templates")) {
+    if (!j["templates"].is_array() || j["templates"].empty()) throw ApiError(400, "templates must be a non-empty list");
+    set.templates.clear();
+    for (const auto& t : j["templates"]) {
+      if (!t.is_string()) throw ApiError(400, "templates must be strings");
+      set.templates.push_back(t.get<std::string>());
+    }
+  }
+  std::vector<float> v;
+  if (j.contains("image_base64")) {
+    v = searcher_.image_embedding(base64_decode(str(j, "image_base64")));
+  } else if (j.contains("id") && j["id"].is_number_integer()) {
+    ApiRequest idr;
+    idr.params["id"] = std::to_string(j["id"].get<int64_t>());
+    v = *lib_->catalog().embedding(content_id_param(idr));
+  } else {
+    throw ApiError(400, "give \"image_base64\" or \"id\"");
+  }
+  const size_t top = j.contains("top") && j["top"].is_number_unsigned() ? j["top"].get<size_t>() : 5;
+  search::ZeroShotClassifier clf(searcher_.embedder(), std::move(set), options_.cache_dir);
+  json preds = json::array();
+  for (const auto& p : clf.classify(v, top))
+    preds.push_back({{"label", p.label}, {"probability", p.probability}, {"score", p.score}});
+  return json_response({{"predictions", preds}});
+}
+
+ApiResponse Api::image(const ApiRequest& r) {
+  const int64_t id = content_id_param(r);
+  for (const auto& path : lib_->catalog().paths_of(id)) {
+    std::string bytes;
+    try {
+      bytes = read_file(path);
+    } catch (const IoError&) {
+      continue;
+    }
+    const std::string type = content_type_of({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    return {200, type, std::move(bytes), {{"Cache-Control", "max-age=3600"}}};
+  }
+  throw ApiError(404, fmt::format("image {} is no longer on disk", id));
+}
+
+ApiResponse Api::thumb(const ApiRequest& r) {
+  const int64_t id = content_id_param(r);
+  int size = 256;
+  if (auto it = r.params.find("size"); it != r.params.end()) {
+    size = static_cast<int>(parse_k(it->second));
+    if (size < 16 || size > 1024) throw ApiError(400, "size must be from 16 to 1024");
+  }
+  const auto content = lib_->catalog().content(id);
+  const std::string file = options_.cache_dir.empty() ? "" : fmt::format("{}/thumbs/{}-{}.jpg", options_.cache_dir, content->hash, size);
+  if (!file.empty() && fs::exists(file)) return {200, "image/jpeg", read_file(file), {{"Cache-Control", "max-age=86400"}}};
+  for (const auto& path : lib_->catalog().paths_of(id)) {
+    image::DecodeOptions d;
+    d.max_pixels = options_.max_pixels;
+    image::Image im;
+    try {
+      im = image::decode_image_file(path, d);
+    } catch (const IoError&) {
+      continue;
+    }
+    const auto jpg = image::encode_jpeg(image::thumbnail(im, size), 85);
+    std::string bytes(jpg.begin(), jpg.end());
+    if (!file.empty()) {
+      std::error_code ec;
+      fs::create_directories(fs::path(file).parent_path(), ec);
+      if (!ec) write_file_atomic(file, bytes);
+    }
+    return {200, "image/jpeg", std::move(bytes), {{"Cache-Control", "max-age=86400"}}};
+  }
+  throw ApiError(404, fmt::format("image {} is no longer on disk", id));
+}
+
+ApiResponse Api::index(const ApiRequest& r) {
+  require_token(r);
+  std::vector<std::string> roots;
+  if (!r.files.empty()) {
+    // Uploaded images are kept beside the database and indexed from there.
+    const fs::path dir = lib_->db_path() + ".uploads";
+    fs::create_directories(dir);
+    for (const auto& [field, f] : r.files) {
+      if (field != "image") continue;
+      const std::string ext = fs::path(f.filename).extension().string();
+      const auto bytes = std::span(reinterpret_cast<const uint8_t*>(f.content.data()), f.content.size());
+      const std::string format = image::detect_format(bytes);
+      if (format.empty()) throw ApiError(400, fmt::format("'{}' is not a supported image", f.filename));
+      const std::string name = fmt::format("{:016x}.{}", std::hash<std::string>{}(f.content), format == "jpeg" ? "jpg" : format);
+      write_file_atomic((dir / name).string(), f.content);
+      roots.push_back((dir / name).string());
+    }
+  } else {
+    const json j = parse_body(r);
+    if (!j.contains("paths") || !j["paths"].is_array() || j["paths"].empty())
+      throw ApiError(400, "give \"paths\": [folders or files] or upload images as multipart field \"image\"");
+    for (const auto& p : j["paths"]) {
+      if (!p.is_string()) throw ApiError(400, "paths must be strings");
+      roots.push_back(p.get<std::string>());
+    }
+  }
+  if (roots.empty()) throw ApiError(400, "no images given");
+  std::lock_guard lock(index_mu_);
+  pipeline::IndexOptions opt;
+  opt.progress = false;
+  opt.decode.max_pixels = options_.max_pixels;
+  const auto rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);
+  return json_response({{"scanned", rep.scanned}, {"embedded", rep.embedded}, {"duplicates", rep.duplicates},
+                        {"unchanged", rep.unchanged}, {"failed", rep.failed}, {"removed", rep.removed}});
+}
+
+ApiResponse Api::remove(const ApiRequest& r) {
+  require_token(r);
+  const int64_t id = content_id_param(r);
+  std::lock_guard lock(index_mu_);
+  store::CatalogChange change;
+  change.removed_paths = lib_->catalog().paths_of(id);
+  std::vector<int64_t> orphaned;
+  {
+    std::unique_lock w(lib_->mutex());
+    lib_->vectors();
+    lib_->catalog().apply(change, orphaned);
+    lib_->update_vectors({}, {}, orphaned);
+    lib_->save_vectors();
+  }
+  return json_response({{"deleted", id}, {"paths", change.removed_paths}});
+}
+
+ApiResponse Api::stats(const ApiRequest&) {
+  const auto st = lib_->catalog().stats();
+  size_t index_size = 0;
+  {
+    std::unique_lock lock(lib_->mutex());
+    const auto* idx = lib_->vectors();
+    index_size = idx ? idx->size() : 0;
+  }
+  auto& c = searcher_.cache();
+  const double lookups = static_cast<double>(c.hits() + c.misses());
+  return json_response({{"images", st.contents}, {"files", st.files}, {"failed", st.failed}, {"texts", st.texts},
+                        {"model", searcher_.embedder().model().model_id()},
+                        {"index_type", lib_->setting("index_type", "flat")}, {"index_size", index_size},
+                        {"cache", {{"entries", c.size()}, {"hits", c.hits()}, {"misses", c.misses()},
+                                   {"hit_rate", lookups > 0 ? c.hits() / lookups : 0.0}}}});
+}
+
+ApiResponse Api::healthz(const ApiRequest&) { return json_response({{"status", "ok"}}); }
+
+ApiResponse Api::metrics(const ApiRequest&) {
+  const auto st = lib_->catalog().stats();
+  auto& c = searcher_.cache();
+  const std::string extra = fmt::format(
+      "# TYPE clipdex_query_cache_hits_total counter\nclipdex_query_cache_hits_total {}\n"
+      "# TYPE clipdex_query_cache_misses_total counter\nclipdex_query_cache_misses_total {}\n"
+      "# TYPE clipdex_index_images gauge\nclipdex_index_images {}\n"
+      "# TYPE clipdex_index_texts gauge\nclipdex_index_texts {}\n",
+      c.hits(), c.misses(), st.contents, st.texts);
+  return {200, "text/plain; version=0.0.4", metrics_.render(extra), {}};
+}
+
+}  // namespace clipdex::server

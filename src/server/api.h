@@ -1,0 +1,87 @@
+#pragma once
+// The HTTP API in its own types, independent of the HTTP library: a handler takes an ApiRequest
+// and returns an ApiResponse; it signals bad input with ApiError (status + message). The server
+// adapter turns anything else into a 500 with a JSON message, so no request can take it down.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pipeline/indexer.h"
+#include "search/searcher.h"
+#include "server/metrics.h"
+
+namespace clipdex::server {
+
+struct UploadedFile {
+  std::string filename;
+  std::string content;
+};
+
+struct ApiRequest {
+  std::string method;
+  std::map<std::string, std::string> params;  // query string and path parameters
+  std::map<std::string, std::string> headers; // lower-case names
+  std::string body;
+  std::multimap<std::string, UploadedFile> files;  // multipart fields
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+struct ApiOptions {
+  std::string token;           // required for writes when set
+  std::string prompts_file;    // prompt sets for /classify {"prompts": NAME}
+  std::string cache_dir;       // class embeddings and thumbnails
+  uint64_t max_pixels = 100'000'000;
+};
+
+// Shared state of all handlers.
+class Api {
+ public:
+  Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder, size_t cache_entries,
+      ApiOptions options);
+
+  ApiResponse search_get(const ApiRequest& r);
+  ApiResponse search_post(const ApiRequest& r);
+  ApiResponse search_image(const ApiRequest& r);
+  ApiResponse classify(const ApiRequest& r);
+  ApiResponse image(const ApiRequest& r);
+  ApiResponse thumb(const ApiRequest& r);
+  ApiResponse index(const ApiRequest& r);
+  ApiResponse remove(const ApiRequest& r);
+  ApiResponse stats(const ApiRequest& r);
+  ApiResponse healthz(const ApiRequest& r);
+  ApiResponse metrics(const ApiRequest& r);
+
+  Metrics& metrics_registry() { return metrics_; }
+  pipeline::Library& library() { return *lib_; }
+
+ private:
+  void require_token(const ApiRequest& r) const;
+  int64_t content_id_param(const ApiRequest& r) const;
+
+  std::shared_ptr<pipeline::Library> lib_;
+  search::Searcher searcher_;
+  ApiOptions options_;
+  Metrics metrics_;
+  std::mutex index_mu_;  // one indexing job at a time
+};
+
+}  // namespace clipdex::server

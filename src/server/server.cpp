@@ -1,0 +1,124 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "server/web_page.h"
+
+namespace clipdex::server {
+
+using Handler = ApiResponse (Api::*)(const ApiRequest&);
+
+struct Server::Impl {
+  ServerOptions options;
+  Api api;
+  httplib::Server http;
+  int port = -1;
+
+  Impl(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> emb, ServerOptions opt)
+      : options(std::move(opt)), api(std::move(lib), std::move(emb), options.cache_entries, options.api) {}
+
+  static ApiRequest convert(const httplib::Request& req) {
+    ApiRequest r;
+    r.method = req.method;
+    for (const auto& [k, v] : req.params) r.params[k] = v;
+    if (req.matches.size() > 1) r.params["id"] = req.matches[1].str();  // the one path parameter
+    for (const auto& [k, v] : req.headers) {
+      std::string key = k;
+      for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[key] = v;
+    }
+    r.body = req.body;
+    for (const auto& [k, f] : req.files) r.files.emplace(k, UploadedFile{f.filename, f.content});
+    return r;
+  }
+
+  // A handler never throws: input errors become 4xx, anything else 500, always as JSON.
+  void serve(const std::string& endpoint, Handler h, const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    ApiResponse out;
+    try {
+      out = (api.*h)(convert(req));
+    } catch (const ApiError& e) {
+      out = {e.status(), "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    } catch (const InputError& e) {
+      out = {400, "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    } catch (const std::exception& e) {
+      out = {500, "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    }
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    res.set_content(std::move(out.body), out.content_type);
+    api.metrics_registry().observe(endpoint, out.status,
+                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  void route(const char* method, const std::string& pattern, const std::string& endpoint, Handler h) {
+    auto fn = [this, endpoint, h](const httplib::Request& req, httplib::Response& res) { serve(endpoint, h, req, res); };
+    const std::string m = method;
+    if (m == "GET") http.Get(pattern, fn);
+    else if (m == "POST") http.Post(pattern, fn);
+    else if (m == "DELETE") http.Delete(pattern, fn);
+  }
+
+  void setup() {
+    http.new_task_queue = [n = options.threads] { return new httplib::ThreadPool(static_cast<size_t>(std::max(1, n))); };
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_read_timeout(options.timeout_seconds, 0);
+    http.set_write_timeout(options.timeout_seconds, 0);
+    http.set_keep_alive_max_count(1000);
+    route("GET", "/api/v1/search", "search", &Api::search_get);
+    route("POST", "/api/v1/search", "search", &Api::search_post);
+    route("POST", "/api/v1/search/image", "search_image", &Api::search_image);
+    route("POST", "/api/v1/classify", "classify", &Api::classify);
+    route("POST", "/api/v1/index", "index", &Api::index);
+    route("DELETE", R"(/api/v1/images/([^/]+))", "delete", &Api::remove);
+    route("GET", "/api/v1/stats", "stats", &Api::stats);
+    route("GET", "/healthz", "healthz", &Api::healthz);
+    route("GET", "/metrics", "metrics", &Api::metrics);
+    route("GET", R"(/images/([^/]+))", "image", &Api::image);
+    route("GET", R"(/thumbs/([^/]+))", "thumb", &Api::thumb);
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(web_page(), "text/html; charset=utf-8"); });
+    // Anything else (unknown routes, bodies over the limit) gets a JSON error, not an HTML page.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;  // a handler's own error message stays
+      const std::string msg = res.status == 413 ? "request body too large" : res.status == 404 ? "not found" : "bad request";
+      res.set_content(nlohmann::json{{"error", msg}}.dump(), "application/json");
+    });
+  }
+};
+
+Server::Server(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(lib), std::move(embedder), std::move(options))) {
+  impl_->setup();
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+  auto& o = impl_->options;
+  if (o.port == 0) impl_->port = impl_->http.bind_to_any_port(o.host);
+  else impl_->port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+  if (impl_->port < 0) throw_io("cannot listen on {}:{}", o.host, o.port);
+  return impl_->port;
+}
+
+void Server::run() {
+  if (impl_->port < 0) bind();
+  impl_->http.listen_after_bind();
+  // listen returns once stopped and the worker pool has drained; keep the index in sync on disk.
+  std::unique_lock lock(impl_->api.library().mutex());
+  impl_->api.library().save_vectors();
+}
+
+void Server::stop() { impl_->http.stop(); }
+
+int Server::port() const { return impl_->port; }
+
+}  // namespace clipdex::server
