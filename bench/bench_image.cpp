@@ -2,46 +2,17 @@
 // fixture photograph, and the decode alone as the baseline each is compared with.
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include <jpeglib.h>
-
 #include "image/decode.h"
+#include "image/encode.h"
 #include "image/preprocess.h"
 #include "image/resample.h"
 
 namespace {
 
 using namespace clipdex::image;
-
-std::vector<uint8_t> encode_jpeg(const Image& im, int quality) {
-  jpeg_compress_struct c{};
-  jpeg_error_mgr err{};
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_width = im.width;
-  c.image_height = im.height;
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, quality, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = const_cast<uint8_t*>(&im.pixels[c.next_scanline * im.row_bytes()]);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  std::vector<uint8_t> out(buf, buf + size);
-  std::free(buf);
-  return out;
-}
 
 const std::vector<uint8_t>& jpeg_of(int w, int h) {
   static std::vector<uint8_t> large, small;

@@ -228,7 +228,8 @@ TEST_F(ServerTest, WritesNeedTheTokenAndUpdateTheIndex) {
   ASSERT_EQ(d->status, 200) << d->body;
   EXPECT_EQ(client_->Delete(del.c_str(), auth)->status, 404);
   EXPECT_EQ(get_json("/api/v1/stats")["images"], 9);
-  for (const auto& h : get_json("/api/v1/search?q=coffee&k=20")["results"]) EXPECT_NE(h["id"], coffee);
+  const auto after = get_json("/api/v1/search?q=coffee&k=20");
+  for (const auto& h : after["results"]) EXPECT_NE(h["id"], coffee);
 }
 
 TEST_F(ServerTest, SearchesRunWhileIndexing) {

@@ -1,5 +1,4 @@
 // clipdex classify --model PATH IMAGE... (--labels "cat,dog" | --prompts NAME) [--top 5]
-#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -38,10 +37,7 @@ void register_classify(CLI::App& app) {
   cmd->callback([o] {
     search::PromptSet set;
     if (!o->prompts.empty()) {
-      std::string file = o->prompts_file;
-      if (file.empty() && std::getenv("CLIPDEX_PROMPTS_FILE")) file = std::getenv("CLIPDEX_PROMPTS_FILE");
-      if (file.empty()) throw InputError("--prompts needs --prompts-file FILE (or $CLIPDEX_PROMPTS_FILE)");
-      set = search::load_prompt_set(file, o->prompts);
+      set = search::load_named_prompt_set(o->prompts, o->prompts_file);
     } else if (!o->labels.empty()) {
       set = search::labels_prompt_set(o->labels, o->templates);
     } else {

@@ -1,5 +1,4 @@
 // clipdex eval retrieval | zeroshot: the standard zero-shot protocols; see docs/EVALUATION.md.
-#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -87,10 +86,7 @@ void add_zeroshot(CLI::App* group) {
   cmd->callback([o] {
     search::PromptSet prompts;
     if (!o->prompts.empty()) {
-      std::string file = o->prompts_file;
-      if (file.empty() && std::getenv("CLIPDEX_PROMPTS_FILE")) file = std::getenv("CLIPDEX_PROMPTS_FILE");
-      if (file.empty()) throw InputError("--prompts needs --prompts-file FILE (or $CLIPDEX_PROMPTS_FILE)");
-      prompts = search::load_prompt_set(file, o->prompts);
+      prompts = search::load_named_prompt_set(o->prompts, o->prompts_file);
     } else {
       prompts = search::labels_prompt_set("a,b", o->templates);  // templates only; classes come from folders
     }

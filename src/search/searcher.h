@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "image/decode.h"
 #include "pipeline/embedder.h"
 #include "pipeline/library.h"
 #include "search/query_cache.h"
@@ -50,6 +51,7 @@ class Searcher {
   std::vector<float> image_embedding(std::span<const uint8_t> bytes);
   std::vector<ImageHit> by_vector(std::span<const float> v, const Query& q, int64_t exclude = -1);
 
+  void set_decode_options(const image::DecodeOptions& d) { decode_ = d; }
   QueryCache& cache() { return cache_; }
   pipeline::Library& library() { return *lib_; }
   const pipeline::Embedder& embedder() const { return *embedder_; }
@@ -58,6 +60,7 @@ class Searcher {
   std::shared_ptr<pipeline::Library> lib_;
   std::shared_ptr<const pipeline::Embedder> embedder_;
   QueryCache cache_;
+  image::DecodeOptions decode_;
 };
 
 }  // namespace clipdex::search

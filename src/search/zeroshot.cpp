@@ -77,6 +77,13 @@ PromptSet load_prompt_set(const std::string& file, const std::string& dataset) {
   return p;
 }
 
+PromptSet load_named_prompt_set(const std::string& dataset, const std::string& file) {
+  std::string path = file;
+  if (path.empty() && std::getenv("CLIPDEX_PROMPTS_FILE")) path = std::getenv("CLIPDEX_PROMPTS_FILE");
+  if (path.empty()) throw_input("prompt set '{}' needs --prompts-file FILE (or $CLIPDEX_PROMPTS_FILE)", dataset);
+  return load_prompt_set(path, dataset);
+}
+
 PromptSet labels_prompt_set(const std::string& labels, const std::string& templates_file) {
   PromptSet p;
   std::istringstream in(labels);

@@ -17,6 +17,8 @@ struct PromptSet {
 
 // A dataset from a zeroshot_prompts.json-style file: {name: {"classes": [...], "templates": [...]}}.
 PromptSet load_prompt_set(const std::string& file, const std::string& dataset);
+// A prompt set by name from `file`, or from $CLIPDEX_PROMPTS_FILE when file is empty.
+PromptSet load_named_prompt_set(const std::string& dataset, const std::string& file);
 // Comma-separated labels, with templates from a file (same format, or a JSON list, or one per
 // line), or the single template "a photo of a {}." when none is given.
 PromptSet labels_prompt_set(const std::string& labels, const std::string& templates_file = "");

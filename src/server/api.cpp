@@ -98,7 +98,11 @@ std::string str(const json& j, const char* key) {
 
 Api::Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
          size_t cache_entries, ApiOptions options)
-    : lib_(lib), searcher_(lib, std::move(embedder), cache_entries), options_(std::move(options)) {}
+    : lib_(lib), searcher_(lib, std::move(embedder), cache_entries), options_(std::move(options)) {
+  image::DecodeOptions d;
+  d.max_pixels = options_.max_pixels;
+  searcher_.set_decode_options(d);
+}
 
 void Api::require_token(const ApiRequest& r) const {
   if (options_.token.empty()) return;

@@ -1,0 +1,98 @@
+// Model speed as bench/compare_peers measures every engine: load time, image throughput at
+// several batch sizes, one-caption text latency, peak RSS; optionally embeddings of given
+// inputs for agreement checks. Prints one JSON object.
+//   build/bench/model_bench --model DIR --vocab VOCAB [--batches 1,8,32] [--seconds 3]
+//                           [--inputs in.safetensors --outputs out.safetensors]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <numeric>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.h"
+#include "pipeline/embedder.h"
+
+using namespace clipdex;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model, vocab, inputs, outputs, batches = "1,8,32", caption = "a photo of a cat";
+  double seconds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--model") model = argv[i + 1];
+    else if (a == "--vocab") vocab = argv[i + 1];
+    else if (a == "--batches") batches = argv[i + 1];
+    else if (a == "--seconds") seconds = std::atof(argv[i + 1]);
+    else if (a == "--inputs") inputs = argv[i + 1];
+    else if (a == "--outputs") outputs = argv[i + 1];
+    else if (a == "--caption") caption = argv[i + 1];
+  }
+  nlohmann::ordered_json out;
+  out["engine"] = "clipdex";
+  auto t0 = Clock::now();
+  const auto emb = pipeline::Embedder::open(model, vocab);
+  out["load_seconds"] = since(t0);
+  const auto& m = emb->model();
+  const int64_t S = m.preprocess_config().size;
+  out["model"] = m.model_id();
+
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g;
+  std::istringstream bs(batches);
+  for (std::string b; std::getline(bs, b, ',');) {
+    const int64_t n = std::stoll(b);
+    std::vector<float> px(static_cast<size_t>(n * 3 * S * S));
+    for (auto& x : px) x = g(rng);
+    m.encode_images(px.data(), n);  // warm-up
+    int iters = 0;
+    t0 = Clock::now();
+    while (iters < 2 || since(t0) < seconds) {
+      m.encode_images(px.data(), n);
+      ++iters;
+    }
+    out["images_per_second"][b] = static_cast<double>(n) * iters / since(t0);
+  }
+  std::vector<double> lat;
+  emb->embed_texts({caption}, true);
+  for (int i = 0; i < 200 && (i < 20 || std::accumulate(lat.begin(), lat.end(), 0.0) < seconds); ++i) {
+    t0 = Clock::now();
+    emb->embed_texts({caption}, true);  // tokenize + encode, as a query does
+    lat.push_back(since(t0) * 1000.0);
+  }
+  std::sort(lat.begin(), lat.end());
+  out["text_latency_ms"] = {{"p50", lat[lat.size() / 2]}, {"p99", lat[std::min(lat.size() - 1, lat.size() * 99 / 100)]}};
+  if (!inputs.empty()) {
+    const auto st = SafeTensors::open(inputs);
+    const auto& p = st.get("pixels");
+    const auto px = p.to_f32();
+    const auto ids = st.get("text_ids").to_i32();
+    const auto img = m.encode_images(px.data(), p.shape[0]);
+    const auto txt = m.encode_texts(ids.data(), st.get("text_ids").shape[0], st.get("text_ids").shape[1]);
+    write_safetensors(outputs, {{"image_embeds", make_f32_tensor({p.shape[0], m.embed_dim()}, img)},
+                                {"text_embeds", make_f32_tensor({st.get("text_ids").shape[0], m.embed_dim()}, txt)}});
+  }
+  out["peak_rss_mb"] = peak_rss_mb();
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}

@@ -1,0 +1,101 @@
+"""Measures one engine (torch, onnxruntime, openvino) on a ViT CLIP in open_clip layout.
+
+Run by bench/compare_peers, one process per engine so that load time and peak RSS are its own.
+Prints one JSON object; writes the engine's embeddings of the shared inputs for agreement checks.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+
+def timed_throughput(run, batch, pixels, seconds):
+    x = pixels[:batch]
+    run(x)  # warm-up
+    iters, t0 = 0, time.perf_counter()
+    while iters < 2 or time.perf_counter() - t0 < seconds:
+        run(x)
+        iters += 1
+    return batch * iters / (time.perf_counter() - t0)
+
+
+def latencies(run, ids, seconds):
+    run(ids)
+    out, total = [], 0.0
+    while len(out) < 20 or (total < seconds and len(out) < 200):
+        t0 = time.perf_counter()
+        run(ids)
+        dt = time.perf_counter() - t0
+        out.append(dt * 1000)
+        total += dt
+    out.sort()
+    return {"p50": out[len(out) // 2], "p99": out[min(len(out) - 1, len(out) * 99 // 100)]}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("engine", choices=["torch", "onnxruntime", "openvino"])
+    p.add_argument("--model", required=True)
+    p.add_argument("--onnx", required=True, help="folder holding image.onnx and text.onnx")
+    p.add_argument("--inputs", required=True)
+    p.add_argument("--outputs", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batches", default="1,8,32")
+    p.add_argument("--seconds", type=float, default=3)
+    a = p.parse_args()
+    inputs = load_file(a.inputs)
+    batches = [int(b) for b in a.batches.split(",")]
+    pixels = np.random.default_rng(1).standard_normal((max(batches), 3, 224, 224)).astype(np.float32)
+    query = inputs["text_ids"][:1].astype(np.int64)
+
+    t0 = time.perf_counter()
+    if a.engine == "torch":
+        import torch
+        sys.path.insert(0, os.path.dirname(__file__))
+        import clip_torch
+        torch.set_num_threads(a.threads)
+        model, _ = clip_torch.load(a.model)
+        def image(x):
+            with torch.inference_mode():
+                return model.encode_image(torch.from_numpy(x)).numpy()
+        def text(ids):
+            with torch.inference_mode():
+                return model.encode_text(torch.from_numpy(ids)).numpy()
+    elif a.engine == "onnxruntime":
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = a.threads
+        so.inter_op_num_threads = 1
+        si = ort.InferenceSession(f"{a.onnx}/image.onnx", so, providers=["CPUExecutionProvider"])
+        st = ort.InferenceSession(f"{a.onnx}/text.onnx", so, providers=["CPUExecutionProvider"])
+        image = lambda x: si.run(None, {"pixels": x})[0]
+        text = lambda ids: st.run(None, {"ids": ids})[0]
+    else:
+        import openvino as ov
+        core = ov.Core()
+        cfg = {"INFERENCE_NUM_THREADS": a.threads, "INFERENCE_PRECISION_HINT": "f32"}
+        ci = core.compile_model(f"{a.onnx}/image.onnx", "CPU", cfg)
+        ct = core.compile_model(f"{a.onnx}/text.onnx", "CPU", cfg)
+        image = lambda x: ci(x)[0]
+        text = lambda ids: ct(ids)[0]
+    load_seconds = time.perf_counter() - t0
+
+    result = {"engine": a.engine, "load_seconds": load_seconds, "images_per_second": {},
+              "text_latency_ms": None}
+    for b in batches:
+        result["images_per_second"][str(b)] = timed_throughput(image, b, pixels, a.seconds)
+    result["text_latency_ms"] = latencies(text, query, a.seconds)
+    save_file({"image_embeds": np.ascontiguousarray(image(inputs["pixels"]), dtype=np.float32),
+               "text_embeds": np.ascontiguousarray(text(inputs["text_ids"].astype(np.int64)), dtype=np.float32)},
+              a.outputs)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
