@@ -77,6 +77,21 @@ TEST(SafeTensors, HalfConversionsRoundTrip) {
   EXPECT_EQ(f16_to_f32(0x0001), 5.9604645e-08f);
 }
 
+TEST(SafeTensors, BulkHalfConversionIsExactForEveryValue) {
+  std::vector<uint8_t> all(65536 * 2 + 6);  // odd tail: the vector path and the scalar tail
+  for (uint32_t h = 0; h < 65539; ++h) {
+    const uint16_t v = static_cast<uint16_t>(h);
+    std::memcpy(&all[2 * h], &v, 2);
+  }
+  std::vector<float> out(65539);
+  f16_to_f32_array(all.data(), out.data(), out.size());
+  for (uint32_t h = 0; h < 65539; ++h) {
+    const float want = f16_to_f32(static_cast<uint16_t>(h));
+    if (std::isnan(want)) EXPECT_TRUE(std::isnan(out[h])) << h;
+    else EXPECT_EQ(std::memcmp(&out[h], &want, 4), 0) << h;
+  }
+}
+
 TEST(SafeTensors, RejectsHostileFiles) {
   const std::string ok = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   EXPECT_EQ(parse_error(make_file(ok, 8)), "");

@@ -1,6 +1,7 @@
 #pragma once
 // IEEE fp16 and bfloat16 <-> fp32 conversions (exact for the upcast; round-to-nearest-even down).
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 
 namespace clipdex {
@@ -47,5 +48,8 @@ inline uint16_t f32_to_f16(float f) {
   uint32_t r = absu + 0xfffu + ((absu >> 13) & 1u) - (112u << 23);
   return static_cast<uint16_t>(sign | (r >> 13));
 }
+
+// n little-endian fp16 values (unaligned) to fp32, exactly; uses F16C when available.
+void f16_to_f32_array(const uint8_t* src, float* dst, size_t n);
 
 }  // namespace clipdex

@@ -23,12 +23,19 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Tells the kernel the pages of `range` (inside this mapping) are not needed any more, so
+  // they leave the process's resident set; reading them again re-reads the file.
+  void release(std::span<const uint8_t> range) const;
+
  private:
   void release() noexcept;
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// XXH3-64 of a file's bytes, read in chunks (no mapping, so it adds nothing to the resident set).
+uint64_t hash_file(const std::string& path);
 
 // Reads a whole file into memory; throws IoError naming the file.
 std::string read_file(const std::string& path);

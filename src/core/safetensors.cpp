@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "core/thread_pool.h"
 
 namespace clipdex {
 namespace {
@@ -103,19 +104,37 @@ int64_t TensorView::numel() const {
   return n;
 }
 
-std::vector<float> TensorView::to_f32() const {
-  const size_t n = static_cast<size_t>(numel());
-  std::vector<float> out(n);
-  const uint8_t* p = bytes.data();
-  for (size_t i = 0; i < n; ++i) {
+namespace {
+
+// Converts elements [begin, end) of a raw tensor to fp32.
+void convert_range(const uint8_t* p, DType dtype, size_t begin, size_t end, float* out) {
+  if (dtype == DType::F16) {
+    f16_to_f32_array(p + 2 * begin, out + begin, end - begin);
+    return;
+  }
+  for (size_t i = begin; i < end; ++i) {
     switch (dtype) {
-      case DType::F32: { float f; std::memcpy(&f, p + 4 * i, 4); out[i] = f; break; }
+      case DType::F32: std::memcpy(&out[i], p + 4 * i, 4); break;
       case DType::F16: { uint16_t h; std::memcpy(&h, p + 2 * i, 2); out[i] = f16_to_f32(h); break; }
       case DType::BF16: { uint16_t h; std::memcpy(&h, p + 2 * i, 2); out[i] = bf16_to_f32(h); break; }
       case DType::I32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); break; }
       case DType::I64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
       case DType::U8: out[i] = p[i]; break;
     }
+  }
+}
+
+}  // namespace
+
+std::vector<float> TensorView::to_f32() const {
+  const size_t n = static_cast<size_t>(numel());
+  std::vector<float> out(n);
+  // Large tensors (embeddings, MLP weights) convert on every core: it dominates model load.
+  constexpr size_t kParallelFrom = 1u << 20;
+  if (n >= kParallelFrom) {
+    ThreadPool::global().parallel_for(n, [&](size_t b, size_t e) { convert_range(bytes.data(), dtype, b, e, out.data()); });
+  } else {
+    convert_range(bytes.data(), dtype, 0, n, out.data());
   }
   return out;
 }

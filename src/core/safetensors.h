@@ -46,6 +46,10 @@ class SafeTensors {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& origin() const { return origin_; }
   std::span<const uint8_t> raw_bytes() const { return raw_; }  // the whole file
+  // Drops a tensor's pages from the resident set once it has been copied (file-backed only).
+  void release(const TensorView& t) const {
+    if (file_) file_->release(t.bytes);
+  }
 
  private:
   std::shared_ptr<MappedFile> file_;  // keeps mapped bytes alive for the views

@@ -148,8 +148,11 @@ kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector
                 shape_str(expected));
   std::vector<float> data;
   for (const auto& part : s.parts) {
-    auto v = st_.get(part).to_f32();
-    data.insert(data.end(), v.begin(), v.end());
+    const auto& view = st_.get(part);
+    auto v = view.to_f32();
+    st_.release(view);  // the fp32 copy is all the model keeps
+    if (data.empty()) data = std::move(v);
+    else data.insert(data.end(), v.begin(), v.end());
     taken_.insert(part);
   }
   if (s.transpose) {

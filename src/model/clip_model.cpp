@@ -1,7 +1,5 @@
 #include "model/clip_model.h"
 
-#include <xxhash.h>
-
 #include <cmath>
 #include <filesystem>
 
@@ -110,8 +108,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   info.layout = layout_name(ck.layout());
   info.dtype = ck.dominant_dtype();
   for (const auto& [name, t] : ck.file().tensors()) info.parameters += t.numel();
-  const auto raw = ck.file().raw_bytes();
-  info.weights_hash = fmt::format("{:016x}", XXH3_64bits(raw.data(), raw.size()));
+  info.weights_hash = fmt::format("{:016x}", hash_file(files.weights));
   return m;
 }
 
