@@ -24,8 +24,18 @@ void softmax_row(float* row, int64_t n) {
   for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
+// y[m, n] = x[m, k] · w[n, k]ᵀ (+ y when accumulate), single-threaded BLAS call.
+void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, float* y, int64_t ldy, bool accumulate) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
+              x, static_cast<int>(k), w, static_cast<int>(k), accumulate ? 1.0f : 0.0f, y, static_cast<int>(ldy));
+}
+
 class CpuBackend final : public Backend {
  public:
+  // All parallelism is the pool's: BLAS runs single-threaded inside each task, so its worker
+  // threads never spin against the pool's (measured: 14% of ViT-B/32 time went to their yields).
+  CpuBackend() { openblas_set_num_threads(1); }
+
   std::string name() const override { return "cpu-fp32"; }
 
   void prepare(LinearWeights&) override {}
@@ -33,17 +43,29 @@ class CpuBackend final : public Backend {
   void linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
     const int64_t n = w.out(), k = w.in();
     if (m == 0) return;
-    if (!w.bias.empty()) {
-      for (int64_t i = 0; i < m; ++i) std::copy_n(w.bias.ptr(), n, y + i * n);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-                1.0f, x, static_cast<int>(k), w.weight.ptr(), static_cast<int>(k), w.bias.empty() ? 0.0f : 1.0f, y,
-                static_cast<int>(n));
-    if (act != Activation::None) {
-      ThreadPool::global().parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
-        apply_activation(y + b * n, static_cast<int64_t>(e - b) * n, act);
+    const bool bias = !w.bias.empty();
+    auto& pool = ThreadPool::global();
+    if (m >= 64 * static_cast<int64_t>(pool.size())) {
+      // Tall: each task takes a block of rows, then applies the activation to it while hot.
+      pool.parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
+        float* yb = y + b * n;
+        if (bias)
+          for (size_t i = b; i < e; ++i) std::copy_n(w.bias.ptr(), n, y + i * n);
+        sgemm_nt(x + b * k, static_cast<int64_t>(e - b), k, w.weight.ptr(), n, yb, n, bias);
+        apply_activation(yb, static_cast<int64_t>(e - b) * n, act);
       });
+      return;
     }
+    // Short (a text query): each task takes a block of output columns, i.e. of weight rows.
+    const size_t col_blocks = static_cast<size_t>((n + 63) / 64);
+    pool.parallel_for(col_blocks, [&](size_t b, size_t e) {
+      const int64_t c0 = static_cast<int64_t>(b) * 64, c1 = std::min<int64_t>(n, static_cast<int64_t>(e) * 64);
+      if (bias)
+        for (int64_t i = 0; i < m; ++i) std::copy(w.bias.ptr() + c0, w.bias.ptr() + c1, y + i * n + c0);
+      sgemm_nt(x, m, k, w.weight.ptr() + c0 * k, c1 - c0, y + c0, n, bias);
+      if (act != Activation::None)
+        for (int64_t i = 0; i < m; ++i) apply_activation(y + i * n + c0, c1 - c0, act);
+    });
   }
 
   void layer_norm(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
