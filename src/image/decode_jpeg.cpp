@@ -42,31 +42,20 @@ int find_exif_orientation(j_decompress_ptr cinfo) {
   return 1;
 }
 
-}  // namespace
+enum class JpegResult { Ok, Error, Truncated, TooLarge };
 
-Decoded decode_jpeg(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
-  jpeg_decompress_struct cinfo{};
-  ErrorManager err{};
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.emit_message = on_message;
-  Decoded out;
-  // Everything touched after setjmp lives outside this frame's automatic variables' changes.
-  std::vector<uint8_t>* pixels = &out.image.pixels;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    throw_input("{}: corrupt JPEG: {}", name, err.message);
-  }
+// Runs libjpeg. Error exits longjmp back here; what it fills lives in the caller's frame and is
+// reached through references, so no C++ object is left half-updated by the jump.
+JpegResult read_jpeg(jpeg_decompress_struct& cinfo, ErrorManager& err, std::span<const uint8_t> bytes,
+                     const DecodeOptions& opt, Decoded& out) {
+  if (setjmp(err.jump)) return JpegResult::Error;
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_save_markers(&cinfo, kExifMarker, 0xffff);
   jpeg_read_header(&cinfo, TRUE);
-  try {
-    check_dimensions(cinfo.image_width, cinfo.image_height, opt, name);
-  } catch (...) {
-    jpeg_destroy_decompress(&cinfo);
-    throw;
-  }
+  const uint64_t pixels = uint64_t{cinfo.image_width} * cinfo.image_height;
+  if (pixels == 0 || pixels > opt.max_pixels || cinfo.image_width > (1u << 30) || cinfo.image_height > (1u << 30))
+    return JpegResult::TooLarge;
   PixelMode mode = PixelMode::RGB;
   bool adobe_inverted = false;
   switch (cinfo.jpeg_color_space) {
@@ -90,19 +79,37 @@ Decoded decode_jpeg(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
   out.image.height = static_cast<int>(cinfo.output_height);
   out.image.mode = mode;
   const size_t row = out.image.row_bytes();
-  pixels->resize(row * cinfo.output_height);
+  out.image.pixels.resize(row * cinfo.output_height);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW r = pixels->data() + row * cinfo.output_scanline;
+    JSAMPROW r = out.image.pixels.data() + row * cinfo.output_scanline;
     jpeg_read_scanlines(&cinfo, &r, 1);
-    if (err.truncated) break;
+    if (err.truncated) return JpegResult::Truncated;  // PIL refuses truncated files too
   }
-  const bool truncated = err.truncated;
-  if (!truncated) jpeg_finish_decompress(&cinfo);
-  jpeg_destroy_decompress(&cinfo);
-  if (truncated) throw_input("{}: JPEG file is truncated", name);
+  jpeg_finish_decompress(&cinfo);
   if (adobe_inverted)
-    for (auto& v : *pixels) v = static_cast<uint8_t>(255 - v);
-  return out;
+    for (auto& v : out.image.pixels) v = static_cast<uint8_t>(255 - v);
+  return JpegResult::Ok;
+}
+
+}  // namespace
+
+Decoded decode_jpeg(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
+  jpeg_decompress_struct cinfo{};
+  ErrorManager err{};
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  Decoded out;
+  const JpegResult r = read_jpeg(cinfo, err, bytes, opt, out);
+  const uint64_t w = cinfo.image_width, h = cinfo.image_height;
+  jpeg_destroy_decompress(&cinfo);
+  switch (r) {
+    case JpegResult::Ok: return out;
+    case JpegResult::TooLarge: check_dimensions(w, h, opt, name); break;
+    case JpegResult::Truncated: throw_input("{}: JPEG file is truncated", name);
+    case JpegResult::Error: break;
+  }
+  throw_input("{}: corrupt JPEG: {}", name, err.message);
 }
 
 }  // namespace clipdex::image::detail

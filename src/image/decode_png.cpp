@@ -56,21 +56,12 @@ void check_ihdr(std::span<const uint8_t> b, const DecodeOptions& opt, const std:
   check_dimensions(be32(16), be32(20), opt, name);
 }
 
-}  // namespace
-
-Decoded decode_png(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
-  check_ihdr(bytes, opt, name);
-  Reader reader{bytes};
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, error_fn, warning_fn);
-  if (!png) throw Error("libpng: out of memory");
-  png_infop info = png_create_info_struct(png);
-  Decoded out;
-  std::vector<png_bytep> rows;
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    if (reader.too_large) check_dimensions(reader.width, reader.height, opt, name);
-    throw_input("{}: corrupt PNG: {}", name, reader.message);
-  }
+// Runs libpng over the file. Returns false after a libpng error (longjmp back here). Everything
+// it fills lives in the caller's frame and is reached through references, so a longjmp leaves no
+// C++ object of a half-run frame behind (locals changed after setjmp are not used after it).
+bool read_png(png_structp png, png_infop info, Reader& reader, const DecodeOptions& opt, Decoded& out,
+              std::vector<png_bytep>& rows) {
+  if (setjmp(png_jmpbuf(png))) return false;
   png_set_read_fn(png, &reader, read_fn);
   png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
   png_read_info(png, info);
@@ -79,7 +70,7 @@ Decoded decode_png(std::span<const uint8_t> bytes, const DecodeOptions& opt, con
   const png_uint_32 width = reader.width, height = reader.height;
   if (static_cast<uint64_t>(width) * height > opt.max_pixels) {
     reader.too_large = true;
-    png_longjmp(png, 1);
+    return false;
   }
   out.image.mode = mode_for(color_type, bit_depth);
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -92,7 +83,7 @@ Decoded decode_png(std::span<const uint8_t> bytes, const DecodeOptions& opt, con
   const size_t row = out.image.row_bytes();
   if (png_get_rowbytes(png, info) != row) {
     std::snprintf(reader.message, sizeof reader.message, "unexpected row layout");
-    png_longjmp(png, 1);
+    return false;
   }
   out.image.pixels.resize(row * height);
   rows.resize(height);
@@ -105,7 +96,23 @@ Decoded decode_png(std::span<const uint8_t> bytes, const DecodeOptions& opt, con
   if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif && exif_len > 0)
     out.exif_orientation = exif_orientation({exif, exif_len});
 #endif
+  return true;
+}
+
+}  // namespace
+
+Decoded decode_png(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
+  check_ihdr(bytes, opt, name);
+  Reader reader{bytes};
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, error_fn, warning_fn);
+  if (!png) throw Error("libpng: out of memory");
+  png_infop info = png_create_info_struct(png);
+  Decoded out;
+  std::vector<png_bytep> rows;
+  const bool ok = info && read_png(png, info, reader, opt, out, rows);
   png_destroy_read_struct(&png, &info, nullptr);
+  if (reader.too_large) check_dimensions(reader.width, reader.height, opt, name);
+  if (!ok) throw_input("{}: corrupt PNG: {}", name, reader.message);
   return out;
 }
 
