@@ -25,6 +25,7 @@ void Library::check_model(const std::string& model_id, bool bind_if_empty) {
 index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
 
 index::VectorIndex* Library::vectors() {
+  std::lock_guard load(load_mu_);
   if (index_) return index_.get();
   const auto saved = catalog_.meta("index_generation");
   if (saved && std::stoll(*saved) == catalog_.generation() && std::filesystem::exists(index_path())) {

@@ -33,7 +33,7 @@ class Library {
 
   index::IndexType index_type() const;
   // The index, loaded or rebuilt as needed (dimension from the stored vectors); nullptr while
-  // the library holds no vectors yet.
+  // the library holds no vectors yet. Call with mutex() held, shared or exclusive.
   index::VectorIndex* vectors();
   // Applies added and removed vectors, already committed to the catalog, to the index
   // (rebuilding it from the catalog when it is not loaded or cannot remove).
@@ -53,6 +53,7 @@ class Library {
   std::unique_ptr<index::VectorIndex> index_;
   size_t trained_on_ = 0;
   std::shared_mutex mu_;
+  std::mutex load_mu_;  // readers holding mu_ shared may race to load the index: one loads
 };
 
 }  // namespace clipdex::pipeline
