@@ -334,6 +334,8 @@ TEST(VectorIndex, HnswAndIvfpqRecallOnSyntheticVectors) {
   auto loaded = index::load_faiss_index(path);
   EXPECT_EQ(loaded->type(), index::IndexType::IVFPQ);
   EXPECT_DOUBLE_EQ(recall(*loaded), ir);
+  auto mapped = index::load_faiss_index(path, /*mmap=*/true);  // inverted lists stay on disk
+  EXPECT_DOUBLE_EQ(recall(*mapped), ir);
   EXPECT_THROW(index::load_faiss_index(test::shared_path("README.md")), InputError);
 }
 

@@ -29,7 +29,7 @@ void add_info(CLI::App* group) {
     const auto& c = m->config();
     const auto& i = m->info();
     const bool vit = c.vision.kind == model::VisionKind::ViT;
-    nlohmann::json j = {
+    nlohmann::ordered_json j = {
         {"path", i.path},
         {"architecture", c.architecture},
         {"image_tower", vit ? "ViT" : "ModifiedResNet"},
