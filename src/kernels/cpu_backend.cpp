@@ -30,6 +30,19 @@ void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, f
               x, static_cast<int>(k), w, static_cast<int>(k), accumulate ? 1.0f : 0.0f, y, static_cast<int>(ldy));
 }
 
+// Calls fn(sequence, head, row0, length, scratch) for every (sequence, head) pair on the pool;
+// each task keeps one scratch buffer for its pairs.
+template <typename Fn>
+void for_each_sequence_head(const SequenceLayout& seqs, int64_t heads, Fn fn) {
+  ThreadPool::global().parallel_for(static_cast<size_t>(seqs.count() * heads), [&](size_t b, size_t e) {
+    std::vector<float> scratch;
+    for (size_t job = b; job < e; ++job) {
+      const int64_t s = static_cast<int64_t>(job) / heads, h = static_cast<int64_t>(job) % heads;
+      fn(s, h, seqs.offsets[s], seqs.length(s), scratch);
+    }
+  });
+}
+
 class CpuBackend final : public Backend {
  public:
   // All parallelism is the pool's: BLAS runs single-threaded inside each task, so its worker
@@ -91,29 +104,22 @@ class CpuBackend final : public Backend {
                  float* out) override {
     const int64_t d = width / heads, ld = 3 * width;
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    const size_t jobs = static_cast<size_t>(seqs.count() * heads);
-    ThreadPool::global().parallel_for(jobs, [&](size_t b, size_t e) {
-      std::vector<float> scores;
-      for (size_t job = b; job < e; ++job) {
-        const int64_t s = static_cast<int64_t>(job) / heads, h = static_cast<int64_t>(job) % heads;
-        const int64_t L = seqs.length(s), row0 = seqs.offsets[s];
-        const float* q = qkv + row0 * ld + h * d;
-        const float* k = q + width;
-        const float* v = q + 2 * width;
-        scores.assign(static_cast<size_t>(L * L), 0.0f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(L), static_cast<int>(L),
-                    static_cast<int>(d), scale, q, static_cast<int>(ld), k, static_cast<int>(ld), 0.0f, scores.data(),
-                    static_cast<int>(L));
-        for (int64_t i = 0; i < L; ++i) {
-          float* row = scores.data() + i * L;
-          const int64_t valid = causal ? i + 1 : L;
-          softmax_row(row, valid);
-          std::fill(row + valid, row + L, 0.0f);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(L), static_cast<int>(d),
-                    static_cast<int>(L), 1.0f, scores.data(), static_cast<int>(L), v, static_cast<int>(ld), 0.0f,
-                    out + row0 * width + h * d, static_cast<int>(width));
+    for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scores) {
+      const float* q = qkv + row0 * ld + h * d;
+      const float* k = q + width;
+      const float* v = q + 2 * width;
+      scores.assign(static_cast<size_t>(L * L), 0.0f);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(L), static_cast<int>(L), static_cast<int>(d),
+                  scale, q, static_cast<int>(ld), k, static_cast<int>(ld), 0.0f, scores.data(), static_cast<int>(L));
+      for (int64_t i = 0; i < L; ++i) {
+        float* row = scores.data() + i * L;
+        const int64_t valid = causal ? i + 1 : L;
+        softmax_row(row, valid);
+        std::fill(row + valid, row + L, 0.0f);
       }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(L), static_cast<int>(d),
+                  static_cast<int>(L), 1.0f, scores.data(), static_cast<int>(L), v, static_cast<int>(ld), 0.0f,
+                  out + row0 * width + h * d, static_cast<int>(width));
     });
   }
 
@@ -121,27 +127,21 @@ class CpuBackend final : public Backend {
                               int64_t heads, float* out) override {
     const int64_t d = width / heads, ld = 2 * width;
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    const size_t jobs = static_cast<size_t>(seqs.count() * heads);
-    ThreadPool::global().parallel_for(jobs, [&](size_t b, size_t e) {
-      std::vector<float> scores;
-      for (size_t job = b; job < e; ++job) {
-        const int64_t s = static_cast<int64_t>(job) / heads, h = static_cast<int64_t>(job) % heads;
-        const int64_t L = seqs.length(s), row0 = seqs.offsets[s];
-        const float* qh = q + s * width + h * d;
-        const float* k = kv + row0 * ld + h * d;
-        const float* v = k + width;
-        scores.assign(static_cast<size_t>(L), 0.0f);
-        for (int64_t j = 0; j < L; ++j) {
-          float acc = 0.0f;
-          for (int64_t t = 0; t < d; ++t) acc += qh[t] * k[j * ld + t];
-          scores[j] = acc * scale;
-        }
-        softmax_row(scores.data(), L);
-        float* o = out + s * width + h * d;
-        std::fill(o, o + d, 0.0f);
-        for (int64_t j = 0; j < L; ++j)
-          for (int64_t t = 0; t < d; ++t) o[t] += scores[j] * v[j * ld + t];
+    for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scores) {
+      const float* qh = q + s * width + h * d;
+      const float* k = kv + row0 * ld + h * d;
+      const float* v = k + width;
+      scores.assign(static_cast<size_t>(L), 0.0f);
+      for (int64_t j = 0; j < L; ++j) {
+        float acc = 0.0f;
+        for (int64_t t = 0; t < d; ++t) acc += qh[t] * k[j * ld + t];
+        scores[j] = acc * scale;
       }
+      softmax_row(scores.data(), L);
+      float* o = out + s * width + h * d;
+      std::fill(o, o + d, 0.0f);
+      for (int64_t j = 0; j < L; ++j)
+        for (int64_t t = 0; t < d; ++t) o[t] += scores[j] * v[j * ld + t];
     });
   }
 };
