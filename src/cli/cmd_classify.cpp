@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/error.h"
+#include "core/paths.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "search/zeroshot.h"
@@ -44,7 +45,7 @@ void register_classify(CLI::App& app) {
       throw InputError("give --labels or --prompts");
     }
     const auto emb = o->model.open();
-    const std::string cache = o->no_cache ? "" : (o->cache.empty() ? search::default_cache_dir() : o->cache);
+    const std::string cache = o->no_cache ? "" : (o->cache.empty() ? user_cache_dir() : o->cache);
     search::ZeroShotClassifier clf(*emb, std::move(set), cache);
     int failures = 0;
     for (const auto& path : o->images) {

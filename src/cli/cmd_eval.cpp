@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/error.h"
+#include "core/paths.h"
 #include "eval/evaluate.h"
 
 namespace clipdex::cli {
@@ -92,7 +93,7 @@ void add_zeroshot(CLI::App* group) {
     }
     const auto emb = o->model.open();
     const auto data = eval::load_class_folders(o->data);
-    const auto r = eval::evaluate_zeroshot(*emb, data, prompts, o->cache.empty() ? search::default_cache_dir() : o->cache,
+    const auto r = eval::evaluate_zeroshot(*emb, data, prompts, o->cache.empty() ? user_cache_dir() : o->cache,
                                            o->ks, o->threads);
     nlohmann::ordered_json j = {{"task", "zeroshot"},
                                 {"model", emb->model().model_id()},

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/paths.h"
 
 namespace clipdex::model {
 namespace {
@@ -67,9 +68,8 @@ int progress_cb(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
 }
 
 std::string default_cache() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/clipdex";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/clipdex";
-  return ".clipdex-cache";
+  const std::string dir = user_cache_dir();
+  return dir.empty() ? ".clipdex-cache" : dir;
 }
 
 // One attempt: GET with a Range header when part of the file is already there.

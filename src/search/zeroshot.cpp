@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "core/mapped_file.h"
 #include "core/safetensors.h"
 
@@ -46,12 +47,6 @@ std::vector<std::string> parse_templates(const std::string& file) {
 }
 
 }  // namespace
-
-std::string default_cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/clipdex";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/clipdex";
-  return "";
-}
 
 PromptSet load_prompt_set(const std::string& file, const std::string& dataset) {
   auto j = nlohmann::json::parse(read_file(file), nullptr, false);

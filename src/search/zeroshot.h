@@ -47,6 +47,4 @@ class ZeroShotClassifier {
   std::vector<float> classes_;  // [C, D]
 };
 
-std::string default_cache_dir();
-
 }  // namespace clipdex::search
