@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/json_lines.h"
 #include "cli/model_options.h"
 #include "core/error.h"
 #include "core/paths.h"
@@ -64,7 +65,7 @@ void register_classify(CLI::App& app) {
       } catch (const Error& e) {
         ++failures;
         std::cerr << "clipdex: " << e.what() << '\n';
-        if (o->json) std::cout << nlohmann::json{{"image", path}, {"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        if (o->json) std::cout << to_json_line({{"image", path}, {"error", e.what()}}) << '\n';
       }
     }
     if (failures) throw InputError(fmt::format("{} image(s) failed", failures));

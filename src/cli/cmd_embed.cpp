@@ -55,7 +55,7 @@ void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool norm
   if (!texts.empty()) put(emb.embed_texts(texts, normalize), text_rows);
   if (!image_rows.empty()) put(emb.embed_pixels(pixels.data(), image_rows.size(), normalize), image_rows);
   for (const auto& p : batch)
-    std::cout << p.result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << to_json_line(p.result) << '\n';
   std::cout.flush();
   batch.clear();
 }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/json_lines.h"
 #include "cli/model_options.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -54,7 +55,7 @@ void register_search(CLI::App& app) {
                                    h.paths.size() > 1 ? fmt::format("  (+{} identical)", h.paths.size() - 1) : "");
       }
     }
-    if (o->json) std::cout << nlohmann::json{{"results", results}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    if (o->json) std::cout << to_json_line({{"results", results}}) << '\n';
   });
 }
 

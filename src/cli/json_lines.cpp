@@ -21,12 +21,14 @@ int for_each_json_line(std::istream& in, const std::function<void(const nlohmann
     } catch (const std::exception& e) {
       ++failures;
       std::cerr << "clipdex: line " << lineno << ": " << e.what() << '\n';
-      std::cout << nlohmann::json{{"error", e.what()}, {"line", lineno}}.dump(-1, ' ', false,
-                                                                           nlohmann::json::error_handler_t::replace)
-                << '\n';
+      std::cout << to_json_line({{"error", e.what()}, {"line", lineno}}) << '\n';
     }
   }
   return failures;
+}
+
+std::string to_json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string require_string(const nlohmann::json& obj, const char* key) {

@@ -96,6 +96,8 @@ std::string str(const json& j, const char* key) {
 
 }  // namespace
 
+ApiResponse error_response(int status, const std::string& message) { return json_response({{"error", message}}, status); }
+
 Api::Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
          size_t cache_entries, ApiOptions options)
     : lib_(lib), searcher_(lib, std::move(embedder), cache_entries), options_(std::move(options)) {

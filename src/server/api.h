@@ -36,6 +36,9 @@ struct ApiResponse {
   std::map<std::string, std::string> headers;
 };
 
+// {"error": message} with the given status (invalid UTF-8 in the message is replaced).
+ApiResponse error_response(int status, const std::string& message);
+
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}

@@ -46,11 +46,11 @@ struct Server::Impl {
     try {
       out = (api.*h)(convert(req));
     } catch (const ApiError& e) {
-      out = {e.status(), "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+      out = error_response(e.status(), e.what());
     } catch (const InputError& e) {
-      out = {400, "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+      out = error_response(400, e.what());
     } catch (const std::exception& e) {
-      out = {500, "application/json", nlohmann::json{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+      out = error_response(500, e.what());
     }
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
@@ -89,7 +89,7 @@ struct Server::Impl {
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own error message stays
       const std::string msg = res.status == 413 ? "request body too large" : res.status == 404 ? "not found" : "bad request";
-      res.set_content(nlohmann::json{{"error", msg}}.dump(), "application/json");
+      res.set_content(error_response(res.status, msg).body, "application/json");
     });
   }
 };
