@@ -118,8 +118,7 @@ TEST(EvalMetrics, TopKAccuracy) {
 
 namespace {
 
-const std::vector<std::string> kImages = {"astronaut.png", "camera.png", "chelsea.png", "coffee.png",
-                                          "green_palette.png", "logo.png", "motorcycle_right.png", "rocket.jpg"};
+const std::vector<std::string>& kImages = test::fixture_image_files();
 const std::vector<std::pair<std::string, std::string>> kCaptions = {
     {"an astronaut in a space suit", "a woman with the american flag"}, {"a man with a camera", "a photographer"},
     {"a cat", "a tabby cat looking up"}, {"a cup of coffee", "coffee on a saucer"}, {"a green picture", "green"},

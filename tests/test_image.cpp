@@ -1,9 +1,5 @@
 // Image decoding and preprocessing: exact parity with the reference pixels for every fixture
 // image, other formats through lossless round trips, EXIF orientation, and broken files.
-#include <cstdio>
-#include <cstdlib>
-
-#include <jpeglib.h>
 #include <webp/encode.h>
 #include <zlib.h>
 
@@ -20,6 +16,7 @@
 #include "core/mapped_file.h"
 #include "core/safetensors.h"
 #include "image/decode.h"
+#include "image/encode.h"
 #include "image/preprocess.h"
 #include "test_util.h"
 
@@ -53,37 +50,19 @@ Image gradient_rgb(int w, int h) {
   return im;
 }
 
-// A baseline JPEG, optionally with an EXIF APP1 segment carrying an orientation tag.
-std::vector<uint8_t> encode_jpeg(const Image& im, int orientation) {
-  jpeg_compress_struct c{};
-  jpeg_error_mgr err{};
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_width = im.width;
-  c.image_height = im.height;
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 95, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  if (orientation) {
-    // "Exif\0\0" + little-endian TIFF header + IFD0 with one SHORT entry 0x0112.
-    const uint8_t exif[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0,
-                            1,   0,   0,   0,   static_cast<uint8_t>(orientation), 0, 0, 0, 0, 0, 0, 0};
-    jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
-  }
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = const_cast<uint8_t*>(&im.pixels[c.next_scanline * im.row_bytes()]);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  std::vector<uint8_t> out(buf, buf + size);
-  free(buf);
-  return out;
+// A JPEG from the library's encoder with an EXIF APP1 segment (orientation tag) inserted after
+// SOI; orientation 0 leaves the file as encoded.
+std::vector<uint8_t> encode_jpeg_with_orientation(const Image& im, int orientation) {
+  std::vector<uint8_t> jpg = encode_jpeg(im, 95);
+  if (orientation == 0) return jpg;
+  // "Exif\0\0" + little-endian TIFF header + IFD0 with one SHORT entry 0x0112.
+  const std::vector<uint8_t> exif = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0,
+                                     1,   0,   0,   0,   static_cast<uint8_t>(orientation), 0, 0, 0, 0, 0, 0, 0};
+  const size_t len = exif.size() + 2;
+  std::vector<uint8_t> app1 = {0xff, 0xe1, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len & 0xff)};
+  app1.insert(app1.end(), exif.begin(), exif.end());
+  jpg.insert(jpg.begin() + 2, app1.begin(), app1.end());
+  return jpg;
 }
 
 std::vector<uint8_t> encode_bmp24(const Image& im) {
@@ -161,11 +140,11 @@ TEST(Decode, LosslessFormatsRoundTrip) {
 
 TEST(Decode, ExifOrientationIsAppliedAndCanBeTurnedOff) {
   const Image im = gradient_rgb(40, 24);
-  const Image upright = decode_image(encode_jpeg(im, 0));
+  const Image upright = decode_image(encode_jpeg_with_orientation(im, 0));
   DecodeOptions off;
   off.apply_exif_orientation = false;
   for (int orientation = 1; orientation <= 8; ++orientation) {
-    const auto jpg = encode_jpeg(im, orientation);
+    const auto jpg = encode_jpeg_with_orientation(im, orientation);
     const Image raw = decode_image(jpg, off);
     EXPECT_EQ(raw.pixels, upright.pixels);
     const Image turned = decode_image(jpg);

@@ -32,8 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kImages = {"astronaut.png", "camera.png", "chelsea.png", "coffee.png",
-                                          "green_palette.png", "logo.png", "motorcycle_right.png", "rocket.jpg"};
+const std::vector<std::string>& kImages = test::fixture_image_files();
 
 std::string model_dir() { return test::shared_path("fixtures/models/vit-tiny/hf"); }
 

@@ -24,6 +24,12 @@ std::string shared_path(const std::string& relative) {
   return p.string();
 }
 
+const std::vector<std::string>& fixture_image_files() {
+  static const std::vector<std::string> files = {"astronaut.png", "camera.png", "chelsea.png", "coffee.png",
+                                                 "green_palette.png", "logo.png", "motorcycle_right.png", "rocket.jpg"};
+  return files;
+}
+
 std::string scratch_dir(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("clipdex-test-" + std::to_string(::getpid())) / name;
   fs::remove_all(p);

@@ -27,8 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kImages = {"astronaut.png", "camera.png", "chelsea.png", "coffee.png",
-                                          "green_palette.png", "logo.png", "motorcycle_right.png", "rocket.jpg"};
+const std::vector<std::string>& kImages = test::fixture_image_files();
 
 class ServerTest : public ::testing::Test {
  protected:

@@ -1,11 +1,15 @@
 #pragma once
 // Shared helpers for the tests: where the reference fixtures are, scratch folders, running the CLI.
 #include <string>
+#include <vector>
 
 namespace clipdex::test {
 
 // Path under ../shared; fails the test run loudly when the fixtures are missing.
 std::string shared_path(const std::string& relative);
+
+// The image files in ../shared/fixtures/images (those preprocessed.safetensors covers).
+const std::vector<std::string>& fixture_image_files();
 
 // A fresh empty folder under the build tree, removed at exit.
 std::string scratch_dir(const std::string& name);
