@@ -8,7 +8,33 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
+namespace {
+
+// What `clipdex` alone prints: the four steps of the main job, then where the full list is.
+constexpr const char* kGettingStarted = R"(clipdex: private, fast image-text search over your own photos, with CLIP models.
+
+Getting started:
+  1. Get a model (once; stored in ~/.cache/clipdex, prints its folder):
+       clipdex model fetch openai/clip-vit-base-patch32
+  2. Index a folder (rerun any time: only new and changed photos are embedded):
+       clipdex index ~/Pictures --db photos.db --model MODEL_FOLDER
+  3. Search it in words, or by an example photo:
+       clipdex search --db photos.db "a red bicycle by the sea"
+       clipdex search --db photos.db --image example.jpg
+  4. Browse and search in a web page:
+       clipdex serve --db photos.db      (then open http://127.0.0.1:8080/)
+
+No network? Copy a downloaded model folder here and pass --model DIR (or set CLIPDEX_MODEL).
+All commands: clipdex --help    One command: clipdex COMMAND --help
+)";
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 1) {
+    std::fputs(kGettingStarted, stdout);
+    return 0;
+  }
   CLI::App app{"clipdex: CLIP image-text retrieval engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "clipdex 0.1.0");

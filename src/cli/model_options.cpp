@@ -1,14 +1,24 @@
 #include "cli/model_options.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.h"
 
 namespace clipdex::cli {
+namespace {
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
 
 void ModelOptions::add_to(CLI::App* cmd, bool required) {
-  auto* m = cmd->add_option("--model", model, "Model: a folder (open_clip or Hugging Face layout) or a .safetensors file");
-  if (required) m->required();
+  auto* m = cmd->add_option("--model", model, "Model: a folder (open_clip or Hugging Face layout) or a .safetensors file "
+                                              "(default: $CLIPDEX_MODEL)");
+  if (required) m->required()->envname("CLIPDEX_MODEL");
   cmd->add_option("--vocab", vocab, "Tokenizer: bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt "
                                     "(default: found beside the model)");
   cmd->add_option("--arch", arch, "Built-in architecture to use instead of the model's config (e.g. ViT-B-32)");
@@ -27,8 +37,11 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
   if (vocab.empty()) vocab = lib.setting("vocab");
   else vocab = absolute(vocab);
   if (arch.empty()) arch = lib.setting("arch");
+  // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never
+  // makes a search embed queries with another model than the one its vectors came from.
+  if (model.empty()) model = absolute(env_or_empty("CLIPDEX_MODEL"));
   if (model.empty())
-    throw InputError(fmt::format("{} does not name a model yet: pass --model", lib.db_path()));
+    throw InputError(fmt::format("{} does not name a model yet: pass --model (or set CLIPDEX_MODEL)", lib.db_path()));
   auto emb = open();
   lib.check_model(emb->model().model_id(), remember);
   if (remember) {
