@@ -2,7 +2,7 @@
 // several batch sizes, one-caption text latency, peak RSS; optionally embeddings of given
 // inputs for agreement checks. Prints one JSON object.
 //   build/bench/model_bench --model DIR --vocab VOCAB [--batches 1,8,32] [--seconds 3]
-//                           [--inputs in.safetensors --outputs out.safetensors]
+//                           [--inputs in.safetensors --outputs out.safetensors] [--load-only 1]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -38,6 +38,7 @@ double peak_rss_mb() {
 int main(int argc, char** argv) {
   std::string model, vocab, inputs, outputs, batches = "1,8,32", caption = "a photo of a cat";
   double seconds = 3;
+  bool load_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--model") model = argv[i + 1];
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     else if (a == "--inputs") inputs = argv[i + 1];
     else if (a == "--outputs") outputs = argv[i + 1];
     else if (a == "--caption") caption = argv[i + 1];
+    else if (a == "--load-only") load_only = std::string(argv[i + 1]) == "1";
   }
   nlohmann::ordered_json out;
   out["engine"] = "clipdex";
@@ -56,6 +58,12 @@ int main(int argc, char** argv) {
   const auto& m = emb->model();
   const int64_t S = m.preprocess_config().size;
   out["model"] = m.model_id();
+  out["container"] = m.info().container;
+  if (load_only) {
+    out["peak_rss_mb"] = peak_rss_mb();
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
 
   std::mt19937 rng(1);
   std::normal_distribution<float> g;

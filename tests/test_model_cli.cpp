@@ -93,15 +93,19 @@ TEST(ModelCli, MakeRandomWritesALoadableModel) {
 
 namespace {
 
-// A minimal hub on loopback serving the vit-tiny fixture in hub layout.
+// A minimal hub on loopback serving the vit-tiny fixture in hub layout (with safetensors, or
+// as a repository that has only the PyTorch .bin).
 class LocalHub {
  public:
-  LocalHub() {
+  explicit LocalHub(bool pickle_only = false) {
     const std::string root = test::shared_path("fixtures/models/vit-tiny");
-    files_ = {{"open_clip_model.safetensors", root + "/open_clip_model.safetensors"},
-              {"open_clip_config.json", root + "/open_clip_config.json"},
+    files_ = {{"open_clip_config.json", root + "/open_clip_config.json"},
               {"vocab.json", root + "/hf/vocab.json"},
               {"merges.txt", root + "/hf/merges.txt"}};
+    if (pickle_only)
+      files_["open_clip_pytorch_model.bin"] = test::shared_path("fixtures/checkpoints/vit-tiny/open_clip_pytorch_model.bin");
+    else
+      files_["open_clip_model.safetensors"] = root + "/open_clip_model.safetensors";
     server_.Get(R"(/test/tiny-clip/resolve/main/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       auto it = files_.find(req.matches[1]);
       if (it == files_.end()) {
@@ -180,7 +184,7 @@ TEST(ModelFetch, DownloadsResumesAfterAnInterruptionAndLoads) {
     model::fetch_model("test/missing", opt);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("neither"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("has none of"), std::string::npos);
   }
   EXPECT_THROW(model::fetch_model("../../etc", opt), InputError);
 }
@@ -192,4 +196,39 @@ TEST(ModelFetch, CliPrintsTheLocalPath) {
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, cache + "/models--test--tiny-clip/main\n");
   EXPECT_NE(test::run_cli("model fetch test/missing --cache " + cache + " --endpoint " + hub.endpoint()).exit_code, 0);
+}
+
+TEST(ModelFetch, TakesThePytorchBinWhenARepositoryHasNoSafetensors) {
+  LocalHub hub(/*pickle_only=*/true);
+  model::FetchOptions opt;
+  opt.endpoint = hub.endpoint();
+  opt.cache_dir = test::scratch_dir("hub-bin");
+  opt.progress = false;
+  const std::string dir = model::fetch_model("test/tiny-clip", opt);
+  EXPECT_TRUE(fs::exists(dir + "/open_clip_pytorch_model.bin"));
+  EXPECT_FALSE(fs::exists(dir + "/open_clip_model.safetensors"));
+  const auto m = model::Model::load(dir);
+  EXPECT_EQ(m->info().container, "pytorch");
+  const auto reference = model::Model::load(test::shared_path("fixtures/models/vit-tiny"));
+  std::vector<int32_t> ids(77, 0);
+  ids[0] = 49406, ids[1] = 320, ids[2] = 49407;
+  EXPECT_EQ(m->encode_texts(ids.data(), 1, 77), reference->encode_texts(ids.data(), 1, 77));
+
+  // The tokenizer alone, for weights that carry none; a complete folder is used offline.
+  opt.cache_dir = test::scratch_dir("hub-tok");
+  opt.tokenizer_only = true;
+  const std::string tok = model::fetch_model("test/tiny-clip", opt);
+  EXPECT_TRUE(fs::exists(tok + "/vocab.json") && fs::exists(tok + "/merges.txt"));
+  EXPECT_FALSE(fs::exists(tok + "/open_clip_pytorch_model.bin"));
+  opt.endpoint = "http://127.0.0.1:9";  // nothing listens there
+  EXPECT_EQ(model::fetch_model("test/tiny-clip", opt), tok);
+  opt.tokenizer_only = false;
+  opt.cache_dir = test::scratch_dir("hub-offline");
+  try {
+    model::fetch_model("test/tiny-clip", opt);
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot reach"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("CLIPDEX_MODEL"), std::string::npos) << e.what();
+  }
 }

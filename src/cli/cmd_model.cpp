@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "model/clip_model.h"
+#include "model/convert.h"
 #include "model/hub_fetch.h"
 #include "model/random_model.h"
 
@@ -26,6 +27,7 @@ void add_info(CLI::App* group) {
     model::LoadOptions opt;
     opt.architecture = o->arch;
     const auto m = model::Model::load(o->path, opt);
+    const std::string vocab = model::find_vocab(o->path);
     const auto& c = m->config();
     const auto& i = m->info();
     const bool vit = c.vision.kind == model::VisionKind::ViT;
@@ -43,7 +45,8 @@ void add_info(CLI::App* group) {
         {"layout", i.layout},
         {"config", i.config_source},
         {"model_id", m->model_id()},
-        {"vocab", model::find_vocab_beside(o->path)},
+        {"container", i.container},
+        {"vocab", vocab.empty() ? "none found (see: clipdex model fetch --help)" : vocab},
     };
     if (o->json) {
       std::cout << j.dump(2) << '\n';
@@ -80,7 +83,29 @@ void add_fetch(CLI::App* group) {
   cmd->add_option("--revision", o->revision, "Branch, tag or commit")->capture_default_str();
   cmd->add_option("--cache", o->cache_dir, "Cache folder (default ~/.cache/clipdex)");
   cmd->add_option("--endpoint", o->endpoint, "Hub endpoint (default $HF_ENDPOINT or https://huggingface.co)");
+  cmd->add_flag("--tokenizer-only", o->tokenizer_only,
+                "Only vocab.json + merges.txt (for weights that carry no tokenizer, like OpenAI's .pt files)");
   cmd->callback([o, repo] { std::cout << model::fetch_model(*repo, *o) << '\n'; });
+}
+
+void add_convert(CLI::App* group) {
+  struct Options {
+    std::string in, out, arch, vocab;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = group->add_subcommand("convert", "Rewrite a checkpoint (.bin, .pt, .safetensors) as a safetensors model folder");
+  cmd->add_option("in", o->in, "Model folder or weights file")->required();
+  cmd->add_option("out", o->out, "Output folder")->required();
+  cmd->add_option("--arch", o->arch, "Built-in architecture instead of the model's config");
+  cmd->add_option("--vocab", o->vocab, "Tokenizer to copy into the folder (default: the one found for the model)");
+  cmd->callback([o] {
+    model::LoadOptions opt;
+    opt.architecture = o->arch;
+    const auto r = model::convert_model(o->in, o->out, opt, o->vocab);
+    std::cout << "wrote " << r.weights << " and " << r.config << '\n';
+    if (r.vocab.empty()) std::cerr << "clipdex: " << model::missing_vocab_advice(o->in) << '\n';
+    std::cout << o->out << '\n';
+  });
 }
 
 }  // namespace
@@ -91,6 +116,7 @@ void register_model(CLI::App& app) {
   add_info(group);
   add_make_random(group);
   add_fetch(group);
+  add_convert(group);
 }
 
 }  // namespace clipdex::cli

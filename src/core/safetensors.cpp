@@ -24,7 +24,7 @@ struct DTypeInfo {
 };
 constexpr DTypeInfo kDTypes[] = {
     {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I32, "I32", 4}, {DType::I64, "I64", 8}, {DType::U8, "U8", 1},
+    {DType::I32, "I32", 4}, {DType::I64, "I64", 8}, {DType::U8, "U8", 1}, {DType::F64, "F64", 8},
 };
 
 const DTypeInfo& info(DType t) {
@@ -120,6 +120,7 @@ void convert_range(const uint8_t* p, DType dtype, size_t begin, size_t end, floa
       case DType::I32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); break; }
       case DType::I64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
       case DType::U8: out[i] = p[i]; break;
+      case DType::F64: { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
     }
   }
 }

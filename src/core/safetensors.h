@@ -15,7 +15,7 @@
 
 namespace clipdex {
 
-enum class DType { F32, F16, BF16, I32, I64, U8 };
+enum class DType { F32, F16, BF16, I32, I64, U8, F64 };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
@@ -28,7 +28,7 @@ struct TensorView {
   std::span<const uint8_t> bytes;
 
   int64_t numel() const;
-  // Copies the values to fp32 (F32/F16/BF16/I32/I64/U8); throws for nothing else.
+  // Copies the values to fp32 (any dtype; F64 and I64 are rounded).
   std::vector<float> to_f32() const;
   std::vector<int32_t> to_i32() const;  // I32 / I64 only
 };
@@ -46,6 +46,7 @@ class SafeTensors {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& origin() const { return origin_; }
   std::span<const uint8_t> raw_bytes() const { return raw_; }  // the whole file
+  const std::shared_ptr<MappedFile>& mapping() const { return file_; }  // null for parse()
   // Drops a tensor's pages from the resident set once it has been copied (file-backed only).
   void release(const TensorView& t) const {
     if (file_) file_->release(t.bytes);

@@ -78,7 +78,7 @@ const char* layout_name(Layout l) { return l == Layout::OpenClip ? "open_clip" :
 Checkpoint Checkpoint::open(const std::string& path) {
   Checkpoint c;
   c.path_ = path;
-  c.st_ = SafeTensors::open(path);
+  c.st_ = TensorFile::open(path);
   bool hf = false, oc = false, module = false;
   for (const auto& [name, t] : c.st_.tensors()) {
     if (name.rfind("vision_model.", 0) == 0 || name.rfind("text_model.", 0) == 0) hf = true;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
+#include "core/tensor_file.h"
 #include "kernels/tensor.h"
 
 namespace clipdex::model {
@@ -19,7 +19,8 @@ const char* layout_name(Layout l);
 
 class Checkpoint {
  public:
-  // Opens a .safetensors file and detects its layout from the tensor names.
+  // Opens a weights file (safetensors, PyTorch .bin, TorchScript .pt) and detects its layout
+  // from the tensor names.
   static Checkpoint open(const std::string& path);
 
   // A checkpoint without a file that records every tensor the model asks for (name, shape)
@@ -29,7 +30,7 @@ class Checkpoint {
 
   Layout layout() const { return layout_; }
   const std::string& path() const { return path_; }
-  const SafeTensors& file() const { return st_; }
+  const TensorFile& file() const { return st_; }
 
   // Whether the canonical tensor exists in this checkpoint.
   bool has(const std::string& canonical) const;
@@ -49,7 +50,7 @@ class Checkpoint {
   Source resolve(const std::string& canonical) const;
 
   std::string path_;
-  SafeTensors st_;
+  TensorFile st_;
   Layout layout_ = Layout::OpenClip;
   std::string prefix_;  // "module." for some OpenAI-style checkpoints
   std::set<std::string> taken_;

@@ -1,6 +1,8 @@
 #include "model/clip_model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/paths.h"
 #include "model/checkpoint.h"
 #include "model/infer_config.h"
 #include "model/towers.h"
@@ -20,6 +23,10 @@ namespace fs = std::filesystem;
 // Largest batch run through a tower at once; bigger requests are split to bound memory.
 constexpr int64_t kMaxBatch = 32;
 
+// Weight files a model folder may hold, in order of preference (safetensors first, as open_clip).
+constexpr const char* kWeightNames[] = {"open_clip_model.safetensors", "model.safetensors",
+                                        "open_clip_pytorch_model.bin", "pytorch_model.bin"};
+
 struct Files {
   std::string weights;
   std::string config;        // may be empty
@@ -31,12 +38,15 @@ Files locate(const std::string& path) {
   fs::path dir;
   if (fs::is_directory(path)) {
     dir = path;
-    for (const char* name : {"open_clip_model.safetensors", "model.safetensors"})
+    for (const char* name : kWeightNames)
       if (fs::exists(dir / name)) {
         f.weights = (dir / name).string();
         break;
       }
-    if (f.weights.empty()) throw_input("'{}' holds no open_clip_model.safetensors or model.safetensors", path);
+    if (f.weights.empty())
+      throw_input("'{}' holds no model weights (open_clip_model.safetensors, model.safetensors, "
+                  "open_clip_pytorch_model.bin or pytorch_model.bin)",
+                  path);
   } else if (fs::exists(path)) {
     f.weights = path;
     dir = fs::path(path).parent_path();
@@ -44,7 +54,8 @@ Files locate(const std::string& path) {
   } else {
     throw_io("model '{}' does not exist", path);
   }
-  const bool hf_weights = fs::path(f.weights).filename() == "model.safetensors";
+  const auto file_name = fs::path(f.weights).filename();
+  const bool hf_weights = file_name == "model.safetensors" || file_name == "pytorch_model.bin";
   const std::vector<std::string> config_names =
       hf_weights ? std::vector<std::string>{"config.json", "open_clip_config.json"}
                  : std::vector<std::string>{"open_clip_config.json", "config.json"};
@@ -68,6 +79,10 @@ ModelConfig load_config(const Files& f, const Checkpoint& ck, const LoadOptions&
     if (!opt.architecture.empty()) {
       source = "built-in";
       return builtin_config(opt.architecture);
+    }
+    if (ck.file().container() == "torchscript") {  // OpenAI's .pt: build_model reads only the weights
+      source = "inferred";
+      return infer_config(ck);
     }
     if (!f.config.empty()) {
       source = fs::path(f.config).filename().string();
@@ -105,6 +120,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
 
   auto& info = m->info_;
   info.path = files.weights;
+  info.container = ck.file().container();
   info.layout = layout_name(ck.layout());
   info.dtype = ck.dominant_dtype();
   for (const auto& [name, t] : ck.file().tensors()) info.parameters += t.numel();
@@ -141,6 +157,38 @@ std::string find_vocab_beside(const std::string& model_path) {
   if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) return dir.string();
   if (fs::exists(dir / "bpe_simple_vocab_16e6.txt.gz")) return (dir / "bpe_simple_vocab_16e6.txt.gz").string();
   return "";
+}
+
+std::string find_vocab(const std::string& model_path) {
+  if (auto beside = find_vocab_beside(model_path); !beside.empty()) return beside;
+  if (const char* env = std::getenv("CLIPDEX_VOCAB"); env && *env) {
+    if (!fs::exists(env)) throw_input("CLIPDEX_VOCAB names '{}', which does not exist", env);
+    return env;
+  }
+  const std::string cache = user_cache_dir();
+  std::error_code ec;
+  if (cache.empty() || !fs::is_directory(cache, ec)) return "";
+  std::vector<std::string> found;  // models--ORG--NAME/REVISION folders with the BPE files
+  for (const auto& repo : fs::directory_iterator(cache, ec)) {
+    if (repo.path().filename().string().rfind("models--", 0) != 0 || !repo.is_directory(ec)) continue;
+    for (const auto& rev : fs::directory_iterator(repo.path(), ec))
+      if (fs::exists(rev.path() / "vocab.json") && fs::exists(rev.path() / "merges.txt"))
+        found.push_back(rev.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  const auto openai = std::find_if(found.begin(), found.end(), [](const std::string& p) {
+    return p.find("models--openai--clip-vit-base-patch32") != std::string::npos;
+  });
+  return openai != found.end() ? *openai : found.empty() ? "" : found.front();
+}
+
+std::string missing_vocab_advice(const std::string& model_path) {
+  return fmt::format(
+      "no tokenizer vocabulary for '{}' (OpenAI's .pt files carry none). Get CLIP's with: "
+      "clipdex model fetch openai/clip-vit-base-patch32 --tokenizer-only  (clipdex then finds it in its cache); "
+      "or pass --vocab (bpe_simple_vocab_16e6.txt.gz, or a folder with vocab.json + merges.txt), "
+      "or set CLIPDEX_VOCAB to one",
+      model_path);
 }
 
 }  // namespace clipdex::model

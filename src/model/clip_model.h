@@ -20,7 +20,8 @@ struct LoadOptions {
 };
 
 struct ModelInfo {
-  std::string path;          // the .safetensors file read
+  std::string path;          // the weights file read
+  std::string container;     // "safetensors", "pytorch" (.bin) or "torchscript" (.pt)
   std::string config_source; // "open_clip_config.json", "config.json", "built-in", "inferred"
   std::string layout;        // "open_clip" or "huggingface"
   std::string dtype;         // dominant storage dtype of the weights
@@ -33,8 +34,10 @@ class TextTower;
 
 class Model {
  public:
-  // path: a .safetensors file, or a folder holding open_clip_model.safetensors (+ config) or
-  // Hugging Face model.safetensors + config.json. Throws InputError / IoError with the file.
+  // path: a weights file (.safetensors, PyTorch .bin, TorchScript .pt), or a folder holding
+  // open_clip_model.safetensors / open_clip_pytorch_model.bin (+ open_clip_config.json) or
+  // Hugging Face model.safetensors / pytorch_model.bin + config.json (safetensors wins when both
+  // are there, as in open_clip). Throws InputError / IoError naming the file.
   static std::unique_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
   ~Model();
 
@@ -65,5 +68,13 @@ class Model {
 // The tokenizer vocabulary that ships beside a model (vocab.json + merges.txt, or
 // bpe_simple_vocab_16e6.txt.gz), or "" when there is none.
 std::string find_vocab_beside(const std::string& model_path);
+
+// The vocabulary for a model that may carry none (OpenAI's .pt files): beside the model, else
+// $CLIPDEX_VOCAB, else the CLIP tokenizer files that `clipdex model fetch` left in the clipdex
+// cache (every CLIP checkpoint on the hub shares that BPE vocabulary); "" when none is found.
+std::string find_vocab(const std::string& model_path);
+
+// What to tell a user whose model has no vocabulary: the exact command that gets one.
+std::string missing_vocab_advice(const std::string& model_path);
 
 }  // namespace clipdex::model

@@ -112,6 +112,34 @@ std::pair<long, CURLcode> attempt(const std::string& url, const fs::path& part, 
   return {status, rc};
 }
 
+// No answer at all from the endpoint: retrying will not help, the user needs another route.
+bool unreachable(CURLcode rc) {
+  return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_CONNECT ||
+         rc == CURLE_OPERATION_TIMEDOUT;
+}
+
+// What a repository may hold, in the order fetch looks for it.
+struct WeightSet {
+  const char* weights;
+  const char* config;
+  bool config_required;  // Hugging Face weights are unusable without config.json
+  const char* extra;     // optional file fetched too
+};
+constexpr WeightSet kWeightSets[] = {
+    {"open_clip_model.safetensors", "open_clip_config.json", false, nullptr},
+    {"model.safetensors", "config.json", true, "preprocessor_config.json"},
+    {"open_clip_pytorch_model.bin", "open_clip_config.json", false, nullptr},
+    {"pytorch_model.bin", "config.json", true, "preprocessor_config.json"},
+};
+
+// A model folder that an earlier fetch completed: used as it is, without the network.
+bool complete_in_cache(const fs::path& dir, bool tokenizer_only) {
+  auto has = [&](const char* name) { return fs::exists(dir / name); };
+  bool weights = tokenizer_only;
+  for (const auto& w : kWeightSets) weights = weights || (has(w.weights) && has(w.config));
+  return weights && has("vocab.json") && has("merges.txt");
+}
+
 Result download(const std::string& url, const fs::path& dest, const FetchOptions& opt) {
   if (fs::exists(dest)) return Result::Done;
   const fs::path part = dest.string() + ".part";
@@ -132,6 +160,14 @@ Result download(const std::string& url, const fs::path& dest, const FetchOptions
     }
     if (status == 401 || status == 403)
       throw_io("{}: access denied (HTTP {}); set HF_TOKEN for gated repositories", url, status);
+    if (status == 0 && unreachable(rc)) {
+      std::error_code ec;
+      if (fs::exists(part, ec) && fs::file_size(part, ec) == 0) fs::remove(part, ec);
+      throw_io("cannot reach {} ({}). Without network access, get the weights another way: point HF_ENDPOINT "
+               "(or --endpoint) at a reachable hub mirror; or copy a model folder downloaded elsewhere onto this "
+               "machine and pass --model DIR; or set CLIPDEX_MODEL=DIR for scripts/quickstart.sh",
+               url, curl_easy_strerror(rc));
+    }
     if (tries >= opt.retries)
       throw_io("{}: download failed ({}, HTTP {}); run the command again to resume", url, curl_easy_strerror(rc),
                status);
@@ -157,21 +193,33 @@ std::string fetch_model(const std::string& repo, const FetchOptions& opt) {
   std::replace(rev.begin(), rev.end(), '/', '_');
   const fs::path dir = fs::path(opt.cache_dir.empty() ? default_cache() : opt.cache_dir) / folder / rev;
   fs::create_directories(dir);
+  if (complete_in_cache(dir, opt.tokenizer_only)) return dir.string();
 
   static bool curl_ready = (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
   if (!curl_ready) throw Error("libcurl failed to initialise");
   auto get = [&](const std::string& file) {
     return download(fmt::format("{}/{}/resolve/{}/{}", endpoint, repo, opt.revision, file), dir / file, opt);
   };
-  // open_clip's files first (one weights file is enough), else the Hugging Face CLIPModel set.
-  if (get("open_clip_model.safetensors") == Result::Done) {
-    get("open_clip_config.json");
-  } else if (get("model.safetensors") == Result::Done) {
-    if (get("config.json") == Result::NotFound) throw_input("{}: model.safetensors has no config.json beside it", repo);
-    get("preprocessor_config.json");
-  } else {
-    throw_input("{} (revision {}) has neither open_clip_model.safetensors nor model.safetensors", repo, opt.revision);
+  if (opt.tokenizer_only) {
+    if (get("vocab.json") == Result::NotFound || get("merges.txt") == Result::NotFound)
+      throw_input("{} has no vocab.json + merges.txt", repo);
+    return dir.string();
   }
+  // The first weights file the repository has, safetensors before PyTorch pickles (as open_clip
+  // prefers), then its config.
+  bool found = false;
+  for (const auto& w : kWeightSets) {
+    if (get(w.weights) != Result::Done) continue;
+    if (get(w.config) == Result::NotFound && w.config_required)
+      throw_input("{}: {} has no {} beside it", repo, w.weights, w.config);
+    if (w.extra) get(w.extra);
+    found = true;
+    break;
+  }
+  if (!found)
+    throw_input("{} (revision {}) has none of open_clip_model.safetensors, model.safetensors, "
+                "open_clip_pytorch_model.bin, pytorch_model.bin",
+                repo, opt.revision);
   const bool vocab = get("vocab.json") == Result::Done;
   const bool merges = get("merges.txt") == Result::Done;
   if (!vocab || !merges)

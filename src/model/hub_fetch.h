@@ -12,6 +12,7 @@ struct FetchOptions {
   std::string endpoint;   // default: $HF_ENDPOINT or https://huggingface.co
   int retries = 3;        // resumed attempts per file after a broken transfer
   bool progress = true;   // progress bar on stderr when it is a terminal
+  bool tokenizer_only = false;  // only vocab.json + merges.txt
 };
 
 // Returns the local folder holding the model. Throws InputError for a bad repo name or a

@@ -8,11 +8,8 @@ namespace clipdex::pipeline {
 
 std::shared_ptr<Embedder> Embedder::open(const std::string& model_path, const std::string& vocab,
                                          const model::LoadOptions& options) {
-  std::string vocab_path = vocab.empty() ? model::find_vocab_beside(model_path) : vocab;
-  if (vocab_path.empty())
-    throw_input("no tokenizer vocabulary beside '{}': pass --vocab (bpe_simple_vocab_16e6.txt.gz, or a folder "
-                "with vocab.json + merges.txt)",
-                model_path);
+  const std::string vocab_path = vocab.empty() ? model::find_vocab(model_path) : vocab;
+  if (vocab_path.empty()) throw InputError(model::missing_vocab_advice(model_path));
   auto model = std::shared_ptr<const model::Model>(model::Model::load(model_path, options));
   auto tok = std::make_shared<const text::Tokenizer>(text::BpeVocab::load(vocab_path));
   return std::make_shared<Embedder>(std::move(model), std::move(tok));
