@@ -212,7 +212,7 @@ TEST(Decode, ErrorsNameTheFile) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("zero.jpg"), std::string::npos);
   }
-  EXPECT_THROW(decode_image_file(dir + "/missing.png"), IoError);
+  EXPECT_THROW(decode_image_file(dir + "/missing.png"), InputError);  // the user named a file that is not there
 }
 
 TEST(PreprocessCli, WritesPixelsTensor) {

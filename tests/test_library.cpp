@@ -222,6 +222,7 @@ TEST(Library, ResumesAfterSigkill) {
   EXPECT_EQ(st.files, 64);
   EXPECT_EQ(st.contents, 64);
   EXPECT_EQ(st.failed, 0);
+  lib->sync();
   EXPECT_EQ(lib->vectors()->size(), 64u);
   std::set<int64_t> ids;
   lib->catalog().for_each_embedding([&](int64_t id, std::span<const float>) { EXPECT_TRUE(ids.insert(id).second); });
@@ -237,6 +238,7 @@ TEST(Library, ApproximateIndexesAgreeWithFlatOnTheFixtures) {
     const std::string db = dir + "/lib.db";
     ASSERT_EQ(test::run_cli("index " + dir + " --quiet --index-type " + type + " --db " + db + " --model " + model_dir()).exit_code, 0);
     auto lib = std::make_shared<pipeline::Library>(db);
+    lib->sync();
     EXPECT_EQ(index::index_type_name(lib->vectors()->type()), type);
     for (const std::string query : {"a photo of a cat", "a red motorcycle", "an astronaut"}) {
       const auto flat = cli_json("search --json -k 1 --db " + db + " \"" + query + "\"");
@@ -360,7 +362,7 @@ TEST(Library, SearchErrorsAreClear) {
   const std::string db = test::scratch_dir("errors") + "/lib.db";
   EXPECT_EQ(test::run_cli("search --db " + db + " cat").exit_code, 2);  // no model yet
   EXPECT_NE(test::run_cli("search --db " + db + " --model " + model_dir()).exit_code, 0);  // no query
-  EXPECT_EQ(test::run_cli("search --db " + db + " --model " + model_dir() + " --image /missing.png").exit_code, 1);
+  EXPECT_EQ(test::run_cli("search --db " + db + " --model " + model_dir() + " --image /missing.png").exit_code, 2);
 }
 
 TEST(QueryCache, EvictsLeastRecentlyUsed) {

@@ -99,7 +99,7 @@ void register_embed(CLI::App& app) {
       if (batch.size() == kBatchLines) flush(batch, *emb, o->normalize, failures);
     }
     flush(batch, *emb, o->normalize, failures);
-    if (failures) throw InputError(fmt::format("{} input line(s) failed", failures));
+    if (failures) throw PartialFailure(fmt::format("{} input line(s) failed", failures));
   });
 }
 

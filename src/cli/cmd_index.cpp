@@ -17,7 +17,7 @@ void add_index(CLI::App& app) {
     std::string db, index_type;
     ModelOptions model;
     pipeline::IndexOptions index;
-    bool quiet = false, no_exif = false;
+    bool quiet = false, no_exif = false, no_wait = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("index", "Index folders of images into a library (incremental, resumable)");
@@ -32,14 +32,16 @@ void add_index(CLI::App& app) {
   cmd->add_flag("--retry-failed", o->index.retry_failed, "Try files that failed before again");
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
+  cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
   cmd->callback([o] {
     pipeline::Library lib(o->db);
+    lib.acquire_writer("clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
+    if (!lib.is_writer()) throw pipeline::LibraryBusy(fmt::format("{} is being written by {}", o->db, lib.writer_holder()));
     const auto emb = o->model.open_for(lib, /*remember=*/true);
     if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
       index::parse_index_type(o->index_type);  // validate
       lib.set_setting("index_type", o->index_type);
       lib.rebuild_vectors();
-      lib.save_vectors();
     }
     o->index.progress = !o->quiet;
     o->index.decode.apply_exif_orientation = !o->no_exif;
@@ -48,6 +50,10 @@ void add_index(CLI::App& app) {
     std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
               << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
               << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)\n";
+    if (r.failed > 0)
+      throw PartialFailure(fmt::format("{} files could not be indexed; they are recorded as failed (fix them and "
+                                       "rerun with --retry-failed)",
+                                       r.failed));
   });
 }
 
@@ -63,6 +69,7 @@ void add_index_texts(CLI::App& app) {
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
     pipeline::Library lib(o->db);
+    lib.acquire_writer("clipdex index-texts", pipeline::WriterLock::Wait::Yes);
     const auto emb = o->model.open_for(lib, /*remember=*/true);
     std::ifstream in(o->file);
     if (!in) throw IoError("cannot open '" + o->file + "'");

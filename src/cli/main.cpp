@@ -1,5 +1,9 @@
 // clipdex command-line entry point: parses arguments, runs one subcommand, and turns errors
-// into a message on stderr and an exit code (2: bad input or usage, 1: anything else).
+// into a message on stderr and an exit code. The one exit-code table (docs/CLI.md):
+//   0 done; 1 done except for some items, which were reported (files that failed to index,
+//   input lines that failed); 2 bad usage or input (arguments, files, models, a missing
+//   library); 3 the system failed (I/O, network, disk); 4 the library is being written by
+//   another process (--no-wait); 5 an internal error (a bug: please report it).
 #include <cstdio>
 #include <exception>
 
@@ -7,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "pipeline/indexer.h"
 
 namespace {
 
@@ -51,12 +56,21 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const clipdex::PartialFailure& e) {
+    std::fprintf(stderr, "clipdex: %s\n", e.what());
+    return 1;
   } catch (const clipdex::InputError& e) {
     std::fprintf(stderr, "clipdex: error: %s\n", e.what());
     return 2;
-  } catch (const std::exception& e) {
+  } catch (const clipdex::IoError& e) {
     std::fprintf(stderr, "clipdex: error: %s\n", e.what());
-    return 1;
+    return 3;
+  } catch (const clipdex::pipeline::LibraryBusy& e) {
+    std::fprintf(stderr, "clipdex: error: %s\n", e.what());
+    return 4;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "clipdex: internal error: %s\n", e.what());
+    return 5;
   }
   return 0;
 }

@@ -26,6 +26,12 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// The work was done except for some items, which were reported: the CLI exits 1.
+class PartialFailure : public Error {
+ public:
+  using Error::Error;
+};
+
 template <typename... Args>
 [[noreturn]] void throw_input(fmt::format_string<Args...> f, Args&&... args) {
   throw InputError(fmt::format(f, std::forward<Args>(args)...));

@@ -17,9 +17,16 @@
 
 namespace clipdex {
 
+// A file the user named that is not there is their input's problem (exit 2); anything else
+// the system's (exit 3).
+[[noreturn]] void throw_open_error(const std::string& path, int err) {
+  if (err == ENOENT || err == ENOTDIR) throw_input("'{}' does not exist", path);
+  throw_io("cannot open '{}': {}", path, std::strerror(err));
+}
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_io("cannot open '{}': {}", path, std::strerror(errno));
+  if (fd < 0) throw_open_error(path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int err = errno;
@@ -93,7 +100,7 @@ uint64_t hash_file(const std::string& path) {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw_io("cannot open '{}': {}", path, std::strerror(errno));
+  if (!in) throw_open_error(path, errno);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw_io("cannot read '{}'", path);

@@ -37,7 +37,10 @@ class MappedFile {
 // XXH3-64 of a file's bytes, read in chunks (no mapping, so it adds nothing to the resident set).
 uint64_t hash_file(const std::string& path);
 
-// Reads a whole file into memory; throws IoError naming the file.
+// Throws InputError for a missing file (ENOENT, ENOTDIR), IoError for other open failures.
+[[noreturn]] void throw_open_error(const std::string& path, int err);
+
+// Reads a whole file into memory; throws as throw_open_error, or IoError naming the file.
 std::string read_file(const std::string& path);
 
 }  // namespace clipdex

@@ -52,7 +52,7 @@ Files locate(const std::string& path) {
     dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
   } else {
-    throw_io("model '{}' does not exist", path);
+    throw_input("model '{}' does not exist", path);
   }
   const auto file_name = fs::path(f.weights).filename();
   const bool hf_weights = file_name == "model.safetensors" || file_name == "pytorch_model.bin";

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -155,13 +156,7 @@ class BatchCommitter {
 
   void apply(const store::CatalogChange& change) {
     if (change.contents.empty() && change.files.empty() && change.removed_paths.empty()) return;
-    std::vector<int64_t> orphaned;
-    std::unique_lock lock(lib_.mutex());
-    const auto ids = lib_.catalog().apply(change, orphaned);
-    std::vector<float> added;
-    for (const auto& c : change.contents) added.insert(added.end(), c.embedding.begin(), c.embedding.end());
-    lib_.update_vectors(ids, added, orphaned);
-    report_.embedded += static_cast<int64_t>(ids.size());
+    report_.embedded += static_cast<int64_t>(lib_.apply(change).size());
   }
 
   Library& lib_;
@@ -170,6 +165,23 @@ class BatchCommitter {
   std::vector<Item> deferred_;
   std::unordered_map<std::string, std::string> failed_hashes_;
 };
+
+}  // namespace
+
+namespace {
+
+// The folders this library indexes: files are served only from inside them.
+void record_roots(Library& lib, const std::vector<std::string>& roots) {
+  auto known = nlohmann::json::parse(lib.setting("roots", "[]"), nullptr, false);
+  if (!known.is_array()) known = nlohmann::json::array();
+  for (const auto& r : roots) {
+    std::error_code ec;
+    const std::string real = fs::canonical(r, ec).string();
+    const std::string dir = ec ? r : fs::is_directory(real) ? real : fs::path(real).parent_path().string();
+    if (std::find(known.begin(), known.end(), dir) == known.end()) known.push_back(dir);
+  }
+  lib.set_setting("roots", known.dump());
+}
 
 }  // namespace
 
@@ -182,14 +194,24 @@ bool has_image_extension(const std::string& path) {
 IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
                           const IndexOptions& options) {
   IndexReport report;
+  // One writer per library: a second `clipdex index` waits here (and says for whom) instead of
+  // embedding everything twice and saving an index that disagrees with the catalog.
+  const bool was_writer = lib.is_writer();
+  if (!lib.acquire_writer(options.writer_name, options.wait_for_writer))
+    throw LibraryBusy(fmt::format("{} is being written by {}", lib.db_path(), lib.writer_holder()));
+  struct Release {
+    Library& lib;
+    bool keep;
+    ~Release() {
+      if (!keep) lib.release_writer();
+    }
+  } release{lib, was_writer};
   std::vector<std::string> canon_roots;
   for (const auto& r : roots) canon_roots.push_back(fs::weakly_canonical(r).string());
   const auto found = scan(canon_roots, options.all_files);
   report.scanned = static_cast<int64_t>(found.size());
-  {
-    std::unique_lock lock(lib.mutex());
-    lib.vectors();  // load (or rebuild) before this run's changes land in the catalog
-  }
+  lib.sync();  // load (or rebuild) before this run's changes land in the catalog
+  record_roots(lib, canon_roots);
 
   // Diff the scan against the catalog.
   const auto known = lib.catalog().files();

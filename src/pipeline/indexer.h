@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pipeline/embedder.h"
+#include "core/error.h"
 #include "pipeline/library.h"
 
 namespace clipdex::pipeline {
@@ -21,12 +22,21 @@ struct IndexOptions {
   bool all_files = false;     // consider every file, not only image extensions
   image::DecodeOptions decode;
   double save_every_seconds = 30;  // how often the vector index is saved during a long run
+  std::string writer_name = "clipdex index";         // written into the lock for others to read
+  WriterLock::Wait wait_for_writer = WriterLock::Wait::Yes;  // No: throw LibraryBusy at once
+};
+
+// Another process is writing the library (and the caller asked not to wait).
+class LibraryBusy : public Error {
+ public:
+  using Error::Error;
 };
 
 struct IndexReport {
   int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;
 };
 
+// Takes the library's writer lock for the run (unless the caller holds it already).
 IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
                           const IndexOptions& options);
 

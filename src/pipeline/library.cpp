@@ -1,12 +1,35 @@
 #include "pipeline/library.h"
 
+#include <cstdio>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace clipdex::pipeline {
+namespace {
 
-Library::Library(const std::string& db_path) : db_path_(db_path), catalog_(db_path) {}
+namespace fs = std::filesystem;
+
+// Change-log entries kept behind the saved index, so readers a little behind catch up by
+// applying changes rather than reloading the file.
+constexpr int64_t kLogKeep = 256;
+
+const std::string& existing(const std::string& path, Library::Open mode) {
+  if (mode == Library::Open::Existing && !fs::exists(path))
+    throw_input("no library at '{}' (a typo? a new one is made by: clipdex index FOLDER --db {})", path, path);
+  return path;
+}
+
+std::string checksum(const std::string& path) { return fmt::format("{:016x}", hash_file(path)); }
+
+}  // namespace
+
+Library::Library(const std::string& db_path, Open mode) : db_path_(db_path), catalog_(existing(db_path, mode)) {}
+
+Library::~Library() = default;
 
 std::string Library::setting(const std::string& key, const std::string& fallback) const {
   return catalog_.meta(key).value_or(fallback);
@@ -22,69 +45,185 @@ void Library::check_model(const std::string& model_id, bool bind_if_empty) {
   if (bind_if_empty && (!stored || *stored != model_id)) catalog_.set_meta("model_id", model_id);
 }
 
-index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
-
-index::VectorIndex* Library::vectors() {
-  std::lock_guard load(load_mu_);
-  if (index_) return index_.get();
-  const auto saved = catalog_.meta("index_generation");
-  if (saved && std::stoll(*saved) == catalog_.generation() && std::filesystem::exists(index_path())) {
-    index_ = index::load_faiss_index(index_path());
-    if (index_->type() == index_type()) {
-      trained_on_ = std::stoull(setting("index_trained_on", "0"));
-      return index_.get();
-    }
-  }
-  rebuild_vectors();
-  return index_.get();
+bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {
+  if (writer_) return true;
+  writer_ = WriterLock::acquire(lock_path(), who, wait);
+  return writer_ != nullptr;
 }
 
-void Library::rebuild_vectors() {
+void Library::release_writer() { writer_.reset(); }
+
+index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
+
+void Library::notice(const std::string& message) const {
+  if (notice_) notice_(message);
+  else std::fprintf(stderr, "clipdex: notice: %s\n", message.c_str());
+}
+
+void Library::sync() {
+  {
+    std::shared_lock read(mu_);
+    if (index_generation_ >= 0 && catalog_.generation() == index_generation_) return;
+  }
+  std::unique_lock write(mu_);
+  sync_locked();
+}
+
+void Library::sync_locked() {
+  if (index_generation_ >= 0 && catalog_.generation() == index_generation_) return;
+  // Loaded already: follow the change log.
+  if (index_generation_ >= 0)
+    if (auto d = catalog_.changes_since(index_generation_); d && apply_delta(*d)) {
+      check_count("after following the catalog");
+      return;
+    }
+  // Otherwise the saved file, if it verifies, plus the changes logged since it was saved.
+  std::string why;
+  if (load_verified(why)) {
+    if (auto d = catalog_.changes_since(index_generation_); d && apply_delta(*d)) {
+      check_count("after loading");
+      return;
+    }
+  } else if (!why.empty()) {
+    notice(fmt::format("the vector index {} {}; rebuilding it from the stored embeddings", index_path(), why));
+  }
+  rebuild_from_catalog();
+}
+
+bool Library::load_verified(std::string& why) {
+  // A writer may replace the file between our reading its recorded checksum and hashing it:
+  // a mismatch is believed only when the record did not change meanwhile.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto gen = catalog_.meta("index_generation"), sum = catalog_.meta("index_checksum");
+    const auto count = catalog_.meta("index_count");
+    std::error_code ec;
+    if (!fs::exists(index_path(), ec)) return false;
+    if (!gen || !sum || sum->empty() || !count) {
+      why = "has no recorded checksum (an older clipdex wrote it)";
+      return false;
+    }
+    std::string actual;
+    try {
+      actual = checksum(index_path());
+    } catch (const Error& e) {
+      why = fmt::format("cannot be read ({})", e.what());
+      return false;
+    }
+    if (actual != *sum) {
+      if (catalog_.meta("index_checksum") != sum) continue;
+      why = "does not match the checksum recorded at its last save (damaged, or copied from another library)";
+      return false;
+    }
+    std::unique_ptr<index::VectorIndex> idx;
+    try {
+      idx = index::load_faiss_index(index_path());
+    } catch (const Error& e) {
+      why = fmt::format("cannot be loaded ({})", e.what());
+      return false;
+    }
+    if (idx->type() != index_type()) return false;  // the index type changed: rebuilt, no alarm
+    if (std::to_string(idx->size()) != *count) {
+      why = fmt::format("holds {} vectors where {} were saved", idx->size(), *count);
+      return false;
+    }
+    index_ = std::move(idx);
+    index_generation_ = std::stoll(*gen);
+    trained_on_ = std::stoull(setting("index_trained_on", "0"));
+    return true;
+  }
+  why = "kept changing while being read";
+  return false;
+}
+
+void Library::rebuild_from_catalog() {
   std::vector<int64_t> ids;
   std::vector<float> all;
   int dim = 0;
-  catalog_.for_each_embedding([&](int64_t id, std::span<const float> v) {
+  const int64_t generation = catalog_.snapshot_embeddings([&](int64_t id, std::span<const float> v) {
     dim = static_cast<int>(v.size());
     ids.push_back(id);
     all.insert(all.end(), v.begin(), v.end());
   });
-  if (dim == 0) dim = std::stoi(setting("dim", "0"));
-  index::IndexParams params;
-  params.type = index_type();
-  if (dim == 0) {  // nothing stored yet: a flat placeholder until vectors arrive
+  index_generation_ = generation;
+  if (dim == 0) {  // nothing stored yet
     index_.reset();
     return;
   }
-  if (params.type == index::IndexType::IVFPQ && ids.empty()) params.type = index::IndexType::Flat;
+  index::IndexParams params;
+  params.type = index_type();
   index_ = index::make_faiss_index(dim, params, all.data(), ids.size());
   index_->add(all.data(), ids.data(), ids.size());
   trained_on_ = ids.size();
-  set_setting("index_trained_on", std::to_string(trained_on_));
 }
 
-void Library::update_vectors(const std::vector<int64_t>& added_ids, const std::vector<float>& added,
-                             const std::vector<int64_t>& removed_ids) {
-  if (!added_ids.empty() && setting("dim").empty())
-    set_setting("dim", std::to_string(added.size() / added_ids.size()));
-  // The catalog already holds these changes: an index not loaded yet is built from it whole.
+bool Library::apply_delta(const store::VectorDelta& d) {
   if (!index_) {
-    rebuild_vectors();
-    return;
+    if (!d.added_ids.empty()) return false;  // the first vectors: build the index whole
+    index_generation_ = d.generation;
+    return true;
   }
+  if (!d.removed.empty() && !index_->remove(d.removed.data(), d.removed.size())) return false;
   // IVF-PQ trained on a small set is retrained as the collection grows (8x since training).
-  const bool retrain = index_->type() == index::IndexType::IVFPQ && index_->size() + added_ids.size() > 8 * std::max<size_t>(trained_on_, 32);
-  if (retrain || !index_->remove(removed_ids.data(), removed_ids.size())) {
-    rebuild_vectors();
-    return;
-  }
-  index_->add(added.data(), added_ids.data(), added_ids.size());
+  if (index_->type() == index::IndexType::IVFPQ &&
+      index_->size() + d.added_ids.size() > 8 * std::max<size_t>(trained_on_, 32))
+    return false;
+  index_->add(d.added.data(), d.added_ids.data(), d.added_ids.size());
+  index_generation_ = d.generation;
+  return true;
 }
 
-void Library::save_vectors() {
-  if (!index_) vectors();
-  if (!index_) return;
-  index_->save(index_path());
-  set_setting("index_generation", std::to_string(catalog_.generation()));
+void Library::check_count(const char* when) {
+  const auto expected = static_cast<size_t>(catalog_.stats().contents);
+  const size_t actual = index_ ? index_->size() : 0;
+  if (actual == expected) return;
+  notice(fmt::format("the vector index held {} vectors {} where the catalog has {}; rebuilding it", actual, when,
+                     expected));
+  rebuild_from_catalog();
+}
+
+index::VectorIndex* Library::vectors() { return index_.get(); }
+
+std::vector<int64_t> Library::apply(const store::CatalogChange& change) {
+  if (!writer_) throw Error("Library::apply needs the writer lock (acquire_writer)");
+  std::unique_lock write(mu_);
+  sync_locked();
+  std::vector<int64_t> orphaned;
+  const auto ids = catalog_.apply(change, orphaned);
+  store::VectorDelta d;
+  d.generation = catalog_.generation();
+  d.removed = orphaned;
+  d.added_ids = ids;
+  for (const auto& c : change.contents) d.added.insert(d.added.end(), c.embedding.begin(), c.embedding.end());
+  if (!ids.empty() && setting("dim").empty()) set_setting("dim", std::to_string(d.added.size() / ids.size()));
+  if (!apply_delta(d)) rebuild_from_catalog();
+  check_count("after a change");
+  return ids;
+}
+
+bool Library::save_vectors() {
+  if (!writer_) return false;  // readers never write the index: only the writer's is current
+  sync_locked();
+  std::map<std::string, std::string> record = {{"index_generation", std::to_string(index_generation_)},
+                                               {"index_trained_on", std::to_string(trained_on_)}};
+  if (index_) {
+    index_->save(index_path());
+    record["index_checksum"] = checksum(index_path());
+    record["index_count"] = std::to_string(index_->size());
+  } else {
+    std::error_code ec;
+    fs::remove(index_path(), ec);
+    record["index_checksum"].clear();
+    record["index_count"] = std::to_string(0);
+  }
+  catalog_.set_meta_all(record);
+  if (index_generation_ > kLogKeep) catalog_.prune_log(index_generation_ - kLogKeep);
+  return true;
+}
+
+void Library::rebuild_vectors() {
+  std::unique_lock write(mu_);
+  rebuild_from_catalog();
+  save_vectors();
 }
 
 }  // namespace clipdex::pipeline

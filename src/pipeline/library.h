@@ -1,8 +1,16 @@
 #pragma once
-// A library on disk: the SQLite catalog (DB) plus its vector index (DB.faiss). The index file
-// is a cache of the catalog's embeddings: it is trusted only when the generation recorded at
-// its last save equals the catalog's, and rebuilt from the catalog otherwise (for example
-// after the indexer was killed between a catalog commit and an index save).
+// A library on disk: the SQLite catalog (DB), its vector index (DB.faiss) and a writer lock
+// (DB.lock). The catalog is the one truth; the index file is a verified cache of its embeddings
+// (docs/STORAGE.md):
+//   - one writer at a time per library (WriterLock); only the writer saves the index file, and
+//     only an index it has brought to the catalog's current generation;
+//   - readers follow the catalog: before each search, sync() applies the changes logged since the
+//     generation the in-memory index reflects (or reloads / rebuilds it), so a running server
+//     sees what another process indexed;
+//   - the saved file is trusted only when its generation, XXH3 checksum and vector count match
+//     what the catalog recorded at the save; anything else is rebuilt from the stored
+//     embeddings, with a notice, never trusted and never fatal.
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -10,14 +18,19 @@
 #include <vector>
 
 #include "index/vector_index.h"
+#include "pipeline/writer_lock.h"
 #include "store/catalog.h"
 
 namespace clipdex::pipeline {
 
 class Library {
  public:
-  // Opens (or creates) the catalog at db_path.
-  explicit Library(const std::string& db_path);
+  enum class Open { CreateIfMissing, Existing };
+
+  // Opens the catalog at db_path; with Open::Existing a missing file is an InputError instead
+  // of a new empty library (read-only commands never create one by a typo).
+  explicit Library(const std::string& db_path, Open mode = Open::CreateIfMissing);
+  ~Library();
 
   store::Catalog& catalog() { return catalog_; }
   const store::Catalog& catalog() const { return catalog_; }
@@ -31,29 +44,53 @@ class Library {
   // Throws InputError when the library was built with another model.
   void check_model(const std::string& model_id, bool bind_if_empty);
 
+  // Becomes the library's one writer (see WriterLock). Returns false with Wait::No when another
+  // process writes; holder() says who. Released by release_writer() or destruction.
+  bool acquire_writer(const std::string& who, WriterLock::Wait wait);
+  void release_writer();
+  bool is_writer() const { return writer_ != nullptr; }
+  std::string writer_holder() const { return WriterLock::holder(lock_path()); }
+
   index::IndexType index_type() const;
-  // The index, loaded or rebuilt as needed (dimension from the stored vectors); nullptr while
-  // the library holds no vectors yet. Call with mutex() held, shared or exclusive.
+  // Brings the in-memory index to the catalog's current generation (load, follow the change
+  // log, or rebuild). Cheap when nothing changed. Takes mutex() itself: call without it.
+  void sync();
+  // The index as of the last sync (loading it first if needed); nullptr while the library
+  // holds no vectors. Call with mutex() held, shared or exclusive.
   index::VectorIndex* vectors();
-  // Applies added and removed vectors, already committed to the catalog, to the index
-  // (rebuilding it from the catalog when it is not loaded or cannot remove).
-  void update_vectors(const std::vector<int64_t>& added_ids, const std::vector<float>& added,
-                      const std::vector<int64_t>& removed_ids);
-  // Saves the index and records the catalog generation it reflects.
-  void save_vectors();
+  // Applies a change to the catalog and to the index in step (writer only; takes mutex()).
+  // Returns the ids of the new contents.
+  std::vector<int64_t> apply(const store::CatalogChange& change);
+  // Saves the index with its checksum, if this process is the writer; returns whether it did.
+  // Call with mutex() held.
+  bool save_vectors();
+  // Rebuilds the index from the stored embeddings (after an index-type change). Writer only.
   void rebuild_vectors();
 
-  // Readers (searches) hold this shared; writers (indexing) exclusively while they change the index.
+  // Where notices go ("the index did not verify; rebuilt"); default: stderr.
+  void set_notice_handler(std::function<void(const std::string&)> fn) { notice_ = std::move(fn); }
+
+  // Readers (searches) hold this shared; writers exclusively while they change the index.
   std::shared_mutex& mutex() { return mu_; }
 
  private:
   std::string index_path() const { return db_path_ + ".faiss"; }
+  std::string lock_path() const { return db_path_ + ".lock"; }
+  void sync_locked();
+  bool load_verified(std::string& why);
+  void rebuild_from_catalog();
+  bool apply_delta(const store::VectorDelta& d);
+  void check_count(const char* when);
+  void notice(const std::string& message) const;
+
   std::string db_path_;
   store::Catalog catalog_;
   std::unique_ptr<index::VectorIndex> index_;
+  int64_t index_generation_ = -1;  // the catalog generation index_ reflects; -1: not loaded
   size_t trained_on_ = 0;
+  std::unique_ptr<WriterLock> writer_;
   std::shared_mutex mu_;
-  std::mutex load_mu_;  // readers holding mu_ shared may race to load the index: one loads
+  std::function<void(const std::string&)> notice_;
 };
 
 }  // namespace clipdex::pipeline

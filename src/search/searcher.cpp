@@ -41,6 +41,7 @@ std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
 
 std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q, int64_t exclude) {
   if (q.k == 0) return {};
+  lib_->sync();  // follow what another process (or this one) committed since the last search
   std::shared_lock lock(lib_->mutex());
   const auto* index = lib_->vectors();
   if (!index || index->size() == 0) return {};

@@ -18,6 +18,8 @@
 namespace clipdex::server {
 namespace {
 
+using pipeline::WriterLock;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -220,7 +222,7 @@ ApiResponse Api::image(const ApiRequest& r) {
     std::string bytes;
     try {
       bytes = read_file(path);
-    } catch (const IoError&) {
+    } catch (const Error&) {
       continue;
     }
     const std::string type = content_type_of({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
@@ -245,7 +247,7 @@ ApiResponse Api::thumb(const ApiRequest& r) {
     image::Image im;
     try {
       im = image::decode_image_file(path, d);
-    } catch (const IoError&) {
+    } catch (const Error&) {
       continue;
     }
     const auto jpg = image::encode_jpeg(image::thumbnail(im, size), 85);
@@ -289,9 +291,16 @@ ApiResponse Api::index(const ApiRequest& r) {
   if (roots.empty()) throw ApiError(400, "no images given");
   std::lock_guard lock(index_mu_);
   pipeline::IndexOptions opt;
+  opt.writer_name = "clipdex serve";
+  opt.wait_for_writer = WriterLock::Wait::No;  // a request does not wait an hour for a cron job
   opt.progress = false;
   opt.decode.max_pixels = options_.max_pixels;
-  const auto rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);
+  pipeline::IndexReport rep;
+  try {
+    rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);
+  } catch (const pipeline::LibraryBusy& e) {
+    throw ApiError(409, std::string(e.what()) + "; try again later");
+  }
   return json_response({{"scanned", rep.scanned}, {"embedded", rep.embedded}, {"duplicates", rep.duplicates},
                         {"unchanged", rep.unchanged}, {"failed", rep.failed}, {"removed", rep.removed}});
 }
@@ -300,14 +309,17 @@ ApiResponse Api::remove(const ApiRequest& r) {
   require_token(r);
   const int64_t id = content_id_param(r);
   std::lock_guard lock(index_mu_);
+  if (!lib_->acquire_writer("clipdex serve", WriterLock::Wait::No))
+    throw ApiError(409, fmt::format("the library is being written by {}; try again later", lib_->writer_holder()));
+  struct Release {
+    pipeline::Library& lib;
+    ~Release() { lib.release_writer(); }
+  } release{*lib_};
   store::CatalogChange change;
   change.removed_paths = lib_->catalog().paths_of(id);
-  std::vector<int64_t> orphaned;
+  lib_->apply(change);
   {
     std::unique_lock w(lib_->mutex());
-    lib_->vectors();
-    lib_->catalog().apply(change, orphaned);
-    lib_->update_vectors({}, {}, orphaned);
     lib_->save_vectors();
   }
   return json_response({{"deleted", id}, {"paths", change.removed_paths}});
@@ -316,8 +328,9 @@ ApiResponse Api::remove(const ApiRequest& r) {
 ApiResponse Api::stats(const ApiRequest&) {
   const auto st = lib_->catalog().stats();
   size_t index_size = 0;
+  lib_->sync();
   {
-    std::unique_lock lock(lib_->mutex());
+    std::shared_lock lock(lib_->mutex());
     const auto* idx = lib_->vectors();
     index_size = idx ? idx->size() : 0;
   }

@@ -111,10 +111,9 @@ int Server::bind() {
 
 void Server::run() {
   if (impl_->port < 0) bind();
+  // Returns once stopped and the worker pool has drained. Nothing is saved here: the server
+  // is a reader, and its own writes saved the index when they were made.
   impl_->http.listen_after_bind();
-  // listen returns once stopped and the worker pool has drained; keep the index in sync on disk.
-  std::unique_lock lock(impl_->api.library().mutex());
-  impl_->api.library().save_vectors();
 }
 
 void Server::stop() { impl_->http.stop(); }

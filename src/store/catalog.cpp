@@ -1,12 +1,15 @@
 #include "store/catalog.h"
 
+#include <set>
+
 #include "core/error.h"
 #include "store/sqlite.h"
 
 namespace clipdex::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: vector_log (the changes readers follow without rebuilding their index).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,6 +30,8 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_content ON files(content_id);
 CREATE TABLE IF NOT EXISTS texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, embedding BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vector_log (generation INTEGER NOT NULL, id INTEGER NOT NULL, added INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS vector_log_generation ON vector_log(generation);
 )sql";
 
 FileRecord read_file_row(const Statement& s) {
@@ -41,7 +46,11 @@ Catalog::Catalog(const std::string& path) : db_(std::make_unique<Database>(path)
   const auto v = meta("schema_version");
   if (v && std::stoi(*v) > kSchemaVersion)
     throw_input("'{}' was written by a newer clipdex (schema {} > {})", path, *v, kSchemaVersion);
-  if (!v) set_meta("schema_version", std::to_string(kSchemaVersion));
+  if (!v || std::stoi(*v) < kSchemaVersion) {
+    // The log starts now: a reader behind this generation reloads or rebuilds instead.
+    set_meta("log_from", std::to_string(generation()));
+    set_meta("schema_version", std::to_string(kSchemaVersion));
+  }
   tx.commit();
 }
 
@@ -52,6 +61,12 @@ std::optional<std::string> Catalog::meta(const std::string& key) const {
   s.bind(1, key);
   if (s.step()) return s.text(0);
   return std::nullopt;
+}
+
+void Catalog::set_meta_all(const std::map<std::string, std::string>& values) {
+  Transaction tx(*db_);
+  for (const auto& [k, v] : values) set_meta(k, v);
+  tx.commit();
 }
 
 void Catalog::set_meta(const std::string& key, const std::string& value) {
@@ -140,9 +155,63 @@ std::vector<int64_t> Catalog::apply(const CatalogChange& change, std::vector<int
   while (orphans.step()) orphaned.push_back(orphans.i64(0));
   Statement drop(db_->handle(), "DELETE FROM contents WHERE id = ?");
   for (int64_t id : orphaned) drop.bind(1, id).run();
-  if (!new_ids.empty() || !orphaned.empty()) bump_generation();
+  if (!new_ids.empty() || !orphaned.empty()) {
+    bump_generation();
+    Statement log(db_->handle(), "INSERT INTO vector_log(generation, id, added) VALUES(?, ?, ?)");
+    const int64_t g = generation();
+    for (int64_t id : orphaned) log.bind(1, g).bind(2, id).bind(3, int64_t{0}).run();
+    for (int64_t id : new_ids) log.bind(1, g).bind(2, id).bind(3, int64_t{1}).run();
+  }
   tx.commit();
   return new_ids;
+}
+
+std::optional<VectorDelta> Catalog::changes_since(int64_t since) const {
+  Transaction snapshot(*db_, /*write=*/false);
+  VectorDelta d;
+  d.generation = generation();
+  if (since == d.generation) return d;
+  const auto from = meta("log_from");
+  if (since > d.generation || !from || since < std::stoll(*from)) return std::nullopt;
+  // Ids removed at some point leave the index; every touched id still stored comes (back) in
+  // with its current vector. An id only ever added was not in an index of generation `since`.
+  std::set<int64_t> touched, removed;
+  Statement log(db_->handle(), "SELECT id, added FROM vector_log WHERE generation > ? AND generation <= ?");
+  log.bind(1, since).bind(2, d.generation);
+  while (log.step()) {
+    touched.insert(log.i64(0));
+    if (log.i64(1) == 0) removed.insert(log.i64(0));
+  }
+  d.removed.assign(removed.begin(), removed.end());
+  Statement emb(db_->handle(), "SELECT embedding FROM contents WHERE id = ?");
+  for (int64_t id : touched) {
+    emb.bind(1, id);
+    if (emb.step()) {
+      const auto v = emb.floats(0);
+      d.added_ids.push_back(id);
+      d.added.insert(d.added.end(), v.begin(), v.end());
+    }
+    emb.reset();
+  }
+  snapshot.commit();
+  return d;
+}
+
+int64_t Catalog::snapshot_embeddings(const std::function<void(int64_t, std::span<const float>)>& fn) const {
+  Transaction snapshot(*db_, /*write=*/false);
+  const int64_t g = generation();
+  for_each_embedding(fn);
+  snapshot.commit();
+  return g;
+}
+
+void Catalog::prune_log(int64_t up_to) {
+  Transaction tx(*db_);
+  Statement s(db_->handle(), "DELETE FROM vector_log WHERE generation <= ?");
+  s.bind(1, up_to).run();
+  const auto from = meta("log_from");
+  if (!from || std::stoll(*from) < up_to) set_meta("log_from", std::to_string(up_to));
+  tx.commit();
 }
 
 int64_t Catalog::generation() const {

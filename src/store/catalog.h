@@ -6,6 +6,7 @@
 // every change is one transaction, so a killed process leaves a consistent catalog.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -46,6 +47,15 @@ struct CatalogChange {
   std::vector<std::string> removed_paths; // files gone from disk (or changed: re-added above)
 };
 
+// What changed in the set of vectors since some generation: drop `removed` from an index that
+// reflected that generation, then add `added` ([added_ids.size(), dim]) to reach `generation`.
+struct VectorDelta {
+  int64_t generation = 0;
+  std::vector<int64_t> removed;
+  std::vector<int64_t> added_ids;
+  std::vector<float> added;
+};
+
 struct CatalogStats {
   int64_t files = 0, failed = 0, contents = 0, texts = 0;
 };
@@ -57,6 +67,7 @@ class Catalog {
 
   std::optional<std::string> meta(const std::string& key) const;
   void set_meta(const std::string& key, const std::string& value);
+  void set_meta_all(const std::map<std::string, std::string>& values);  // in one transaction
 
   // Every file record (path -> record), for diffing against a folder scan.
   std::unordered_map<std::string, FileRecord> files() const;
@@ -72,6 +83,13 @@ class Catalog {
 
   // Monotonic counter bumped by every change to the set of vectors.
   int64_t generation() const;
+  // The changes after generation `since`, read in one snapshot; nullopt when the change log no
+  // longer reaches back that far (the reader then reloads or rebuilds).
+  std::optional<VectorDelta> changes_since(int64_t since) const;
+  // Every embedding, and the generation they make up, read in one snapshot.
+  int64_t snapshot_embeddings(const std::function<void(int64_t id, std::span<const float>)>& fn) const;
+  // Forgets the change log up to and including `generation`.
+  void prune_log(int64_t generation);
 
   void for_each_embedding(const std::function<void(int64_t id, std::span<const float>)>& fn) const;
 

@@ -57,7 +57,9 @@ class Database {
 
 class Transaction {
  public:
-  explicit Transaction(Database& db);
+  // A write transaction takes SQLite's write lock at once (BEGIN IMMEDIATE); a read one is a
+  // snapshot: every statement inside sees the same committed state.
+  explicit Transaction(Database& db, bool write = true);
   ~Transaction();  // rolls back unless committed
   void commit();
 
