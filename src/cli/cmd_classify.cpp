@@ -32,7 +32,7 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--prompts-file", o->prompts_file,
                   "Prompt sets in zeroshot_prompts.json format (default: $CLIPDEX_PROMPTS_FILE)");
   cmd->add_option("--templates", o->templates, "Templates for --labels (JSON list, prompt-set object, or one per line)");
-  cmd->add_option("--top", o->top, "Classes to show per image")->capture_default_str();
+  cmd->add_option("--top", o->top, "Classes to show per image")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--cache", o->cache, "Cache folder for class embeddings (default ~/.cache/clipdex)");
   cmd->add_flag("--no-cache", o->no_cache, "Do not cache class embeddings");
   cmd->add_flag("--json", o->json, "Print JSON lines");

@@ -32,8 +32,8 @@ void add_retrieval(CLI::App* group) {
   cmd->add_option("--captions", o->captions, "Karpathy split .json, .jsonl {image, caption}, or .csv image,caption")->required();
   cmd->add_option("--images", o->images, "Folder the image paths are relative to")->required();
   cmd->add_option("--split", o->split, "Karpathy split to use (\"\" for all)")->capture_default_str();
-  cmd->add_option("-k", o->ks, "K values")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)");
+  cmd->add_option("-k", o->ks, "K values")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->callback([o] {
     const auto emb = o->model.open();
@@ -80,9 +80,9 @@ void add_zeroshot(CLI::App* group) {
   cmd->add_option("--prompts", o->prompts, "Use this prompt set's templates (e.g. ImageNet)");
   cmd->add_option("--prompts-file", o->prompts_file, "Prompt sets file (default: $CLIPDEX_PROMPTS_FILE)");
   cmd->add_option("--templates", o->templates, "Templates file (JSON list or one per line)");
-  cmd->add_option("-k", o->ks, "K values")->capture_default_str();
+  cmd->add_option("-k", o->ks, "K values")->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->add_option("--cache", o->cache, "Class-embedding cache folder");
-  cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)");
+  cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->callback([o] {
     search::PromptSet prompts;

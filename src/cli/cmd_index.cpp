@@ -25,9 +25,9 @@ void add_index(CLI::App& app) {
   cmd->add_option("--db", o->db, "Library database (created when missing)")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->add_option("--index-type", o->index_type, "flat (exact, default), hnsw or ivfpq");
-  cmd->add_option("--batch", o->index.batch_size, "Images per model batch")->capture_default_str();
-  cmd->add_option("--threads", o->index.threads, "Decode threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Skip larger images")->capture_default_str();
+  cmd->add_option("--batch", o->index.batch_size, "Images per model batch")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--threads", o->index.threads, "Decode threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Skip larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply EXIF orientation");
   cmd->add_flag("--retry-failed", o->index.retry_failed, "Try files that failed before again");
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");

@@ -20,10 +20,10 @@ void register_preprocess(CLI::App& app) {
   auto* cmd = app.add_subcommand("preprocess", "Decode and preprocess one image into a safetensors file");
   cmd->add_option("image", o->image, "Image file (JPEG, PNG, WebP, GIF, BMP)")->required();
   cmd->add_option("--out", o->out, "Output .safetensors file")->required();
-  cmd->add_option("--size", o->size, "Output side N")->capture_default_str();
+  cmd->add_option("--size", o->size, "Output side N")->capture_default_str()->check(CLI::Range(1, 8192));
   cmd->add_option("--interpolation", o->interpolation, "bicubic, bilinear or nearest")->capture_default_str();
   cmd->add_option("--resize-mode", o->resize_mode, "shortest or squash")->capture_default_str();
-  cmd->add_option("--max-pixels", o->max_pixels, "Refuse larger images")->capture_default_str();
+  cmd->add_option("--max-pixels", o->max_pixels, "Refuse larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply the EXIF orientation tag");
   cmd->callback([o] {
     image::DecodeOptions dopt;

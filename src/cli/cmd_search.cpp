@@ -6,7 +6,9 @@
 #include "cli/commands.h"
 #include "cli/json_lines.h"
 #include "cli/model_options.h"
+#include "core/base64.h"
 #include "core/error.h"
+#include "text/utf8.h"
 #include "core/mapped_file.h"
 #include "search/searcher.h"
 
@@ -27,14 +29,15 @@ void register_search(CLI::App& app) {
   cmd->add_option("--image", o->image, "Query image file (image -> image, or image -> text with --target texts)");
   cmd->add_option("--like", o->like, "An indexed image: find more like it");
   cmd->add_option("--target", o->target, "images (default) or texts")->check(CLI::IsMember({"images", "texts"}));
-  cmd->add_option("-k", o->k, "Number of results")->capture_default_str();
-  cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity");
+  cmd->add_option("-k", o->k, "Number of results (1 to 10000)")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10000}));
+  cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity (-1 to 1)")
+      ->check(CLI::Range(-1.0f, 1.0f));
   cmd->add_flag("--json", o->json, "Print {\"results\": [...]}");
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
     if (int(!o->text.empty()) + int(!o->image.empty()) + int(!o->like.empty()) != 1)
       throw InputError("give exactly one of: a text query, --image FILE, --like PATH");
-    auto lib = std::make_shared<pipeline::Library>(o->db);
+    auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
     search::Searcher s(lib, o->model.open_for(*lib, /*remember=*/false));
     const search::Query q{o->k, o->min_score};
     nlohmann::json results = nlohmann::json::array();
@@ -43,15 +46,24 @@ void register_search(CLI::App& app) {
       const std::string bytes = read_file(o->image);
       for (const auto& h : s.texts_for_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q)) {
         results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
-        if (!o->json) std::cout << fmt::format("{:.4f}  {}\n", h.score, h.text);
+        if (!o->json) std::cout << fmt::format("{:.4f}  {}\n", h.score, printable(h.text));
       }
     } else {
       const auto hits = !o->text.empty() ? s.by_text(o->text, q) : !o->image.empty() ? s.by_image_file(o->image, q) : s.like_path(o->like, q);
       for (const auto& h : hits) {
-        results.push_back({{"id", h.id}, {"path", h.path}, {"paths", h.paths}, {"score", h.score},
-                           {"width", h.width}, {"height", h.height}});
+        nlohmann::json r = {{"id", h.id}, {"score", h.score}, {"width", h.width}, {"height", h.height}};
+        put_path(r, "path", h.path);
+        r["paths"] = h.paths;
+        for (const auto& p : h.paths)
+          if (!text::is_valid_utf8(p)) {
+            nlohmann::json exact = nlohmann::json::array();
+            for (const auto& q : h.paths) exact.push_back(base64_encode(reinterpret_cast<const uint8_t*>(q.data()), q.size()));
+            r["paths_base64"] = exact;
+            break;
+          }
+        results.push_back(std::move(r));
         if (!o->json)
-          std::cout << fmt::format("{:.4f}  {}{}\n", h.score, h.path,
+          std::cout << fmt::format("{:.4f}  {}{}\n", h.score, printable(h.path),
                                    h.paths.size() > 1 ? fmt::format("  (+{} identical)", h.paths.size() - 1) : "");
       }
     }

@@ -1,8 +1,10 @@
 // clipdex serve --db PATH [--host 127.0.0.1] [--port 8080] [--token T]: the HTTP API and web page.
-// SIGTERM / SIGINT stop it gracefully: in-flight requests finish and the index is saved.
+// SIGTERM / SIGINT stop it gracefully: in-flight requests get a grace period to finish; a second
+// signal exits at once. Nothing needs saving at exit: every write was committed when made.
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -37,32 +39,61 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--db", o->db, "Library database")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->add_option("--host", o->server.host, "Address to bind (loopback unless told otherwise)")->capture_default_str();
-  cmd->add_option("--port", o->server.port, "Port (0: any free port, printed at start)")->capture_default_str();
-  cmd->add_option("--token", o->server.api.token, "Token required for POST /api/v1/index and DELETE (Authorization: Bearer)");
-  cmd->add_option("--threads", o->server.threads, "Request threads")->capture_default_str();
-  cmd->add_option("--cache-entries", o->server.cache_entries, "Query-embedding cache size")->capture_default_str();
-  cmd->add_option("--max-body", o->server.max_body_bytes, "Request body limit in bytes")->capture_default_str();
-  cmd->add_option("--max-pixels", o->server.api.max_pixels, "Largest image accepted")->capture_default_str();
+  cmd->add_option("--port", o->server.port, "Port (0: any free port, printed at start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--token", o->server.api.token,
+                  "Token required for POST /api/v1/index and DELETE (Authorization: Bearer); without one, writes are "
+                  "accepted only on a loopback address");
+  cmd->add_option("--allow-host", o->server.allowed_hosts,
+                  "A Host name to serve besides IP addresses and localhost (repeatable; e.g. photos.lan)");
+  cmd->add_option("--threads", o->server.threads, "Most connections served at once (a thread each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--cache-entries", o->server.cache_entries, "Query-embedding cache size")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  cmd->add_option("--max-body", o->server.max_body_bytes, "Request body limit in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
+  cmd->add_option("--max-pixels", o->server.api.max_pixels, "Largest image one request may decode")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  cmd->add_option("--pixel-budget", o->server.api.pixel_budget, "Decoded pixels of all requests together")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_option("--prompts-file", o->server.api.prompts_file, "Prompt sets for /api/v1/classify {\"prompts\": NAME}");
   cmd->callback([o] {
     if (::pipe(g_signal_pipe) != 0) throw IoError("cannot create a pipe");
-    auto lib = std::make_shared<pipeline::Library>(o->db);
+    auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
     auto emb = o->model.open_for(*lib, /*remember=*/false);
     if (o->server.api.cache_dir.empty()) o->server.api.cache_dir = o->db + ".cache";
     server::Server srv(lib, emb, o->server);
     const int port = srv.bind();
     std::cout << "clipdex: serving " << o->db << " on http://" << o->server.host << ":" << port << "/" << std::endl;
+    if (!srv.writes_enabled())
+      std::cerr << "clipdex: warning: " << o->server.host << " is not a loopback address and no --token is set: "
+                << "anyone who can reach it can search and see your photos; indexing and deleting are disabled\n";
     std::thread waiter([&] {
       char c = 0;
-      if (::read(g_signal_pipe[0], &c, 1) == 1 && c != 0) srv.stop();
+      if (::read(g_signal_pipe[0], &c, 1) != 1 || c == 0) return;
+      std::cerr << "clipdex: stopping (a second signal exits at once)" << std::endl;
+      srv.stop();
+      if (::read(g_signal_pipe[0], &c, 1) == 1 && c != 0) std::_Exit(128 + c);
     });
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
     srv.run();
-    const char wake = 0;  // run() can also end without a signal: release the watcher
+    if (const size_t open = srv.abandoned_connections(); open > 0) {
+      // Their threads still run inside the server: exit without destroying it.
+      std::cout << "clipdex: stopped (" << open << " slow connections cut off)" << std::endl;
+      std::_Exit(0);
+    }
+    const char wake = 0;  // release the watcher, whether or not a signal stopped us
     [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &wake, 1);
+    n = ::write(g_signal_pipe[1], &wake, 1);
     waiter.join();
     std::cout << "clipdex: stopped" << std::endl;
   });

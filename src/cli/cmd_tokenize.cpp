@@ -20,7 +20,8 @@ void register_tokenize(CLI::App& app) {
   auto* cmd = app.add_subcommand("tokenize", "Tokenize JSON lines {\"text\": ...} from stdin");
   cmd->add_option("--vocab", opts->vocab, "bpe_simple_vocab_16e6.txt.gz, or a folder with vocab.json + merges.txt")
       ->required();
-  cmd->add_option("--context", opts->context, "Write the zero-padded model input of this length instead of bare ids");
+  cmd->add_option("--context", opts->context, "Write the zero-padded model input of this length instead of bare ids")
+      ->check(CLI::Range(2, 1 << 20));
   cmd->callback([opts] {
     const auto tok = text::Tokenizer::load(opts->vocab);
     const int failures = for_each_json_line(std::cin, [&](const nlohmann::json& in) {

@@ -2,7 +2,11 @@
 
 #include <iostream>
 
+#include <fmt/format.h>
+
+#include "core/base64.h"
 #include "core/error.h"
+#include "text/utf8.h"
 
 namespace clipdex::cli {
 
@@ -29,6 +33,37 @@ int for_each_json_line(std::istream& in, const std::function<void(const nlohmann
 
 std::string to_json_line(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string printable(const std::string& name) {
+  std::string out;
+  size_t i = 0;
+  while (i < name.size()) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    // The longest valid UTF-8 sequence starting here (1 for ASCII), or 0.
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len > 1 && (i + len > name.size() || !text::is_valid_utf8(std::string_view(name).substr(i, len)))) len = 0;
+    if (len == 0 || c < 0x20 || c == 0x7f || c == '\\') {
+      out += c == '\\' ? std::string("\\\\") : fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080..U+009F) are escapes to some terminals too.
+    if (len == 2 && c == 0xC2 && static_cast<unsigned char>(name[i + 1]) < 0xA0) {
+      out += fmt::format("\\x{:02x}\\x{:02x}", c, static_cast<unsigned char>(name[i + 1]));
+      i += 2;
+      continue;
+    }
+    out.append(name, i, len);
+    i += len;
+  }
+  return out;
+}
+
+void put_path(nlohmann::json& obj, const std::string& key, const std::string& path) {
+  obj[key] = path;
+  if (!text::is_valid_utf8(path))
+    obj[key + "_base64"] = base64_encode(reinterpret_cast<const uint8_t*>(path.data()), path.size());
 }
 
 std::string require_string(const nlohmann::json& obj, const char* key) {

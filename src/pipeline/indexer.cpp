@@ -1,7 +1,5 @@
 #include "pipeline/indexer.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "pipeline/content_hash.h"
 #include "pipeline/parallel_batches.h"
 #include "pipeline/progress.h"
 
@@ -36,11 +35,6 @@ struct Item {
   int width = 0, height = 0;
   std::string error;
 };
-
-std::string content_hash(const std::string& bytes) {
-  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
-  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-}
 
 std::vector<Candidate> scan(const std::vector<std::string>& roots, bool all_files) {
   std::vector<Candidate> out;

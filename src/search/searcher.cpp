@@ -59,7 +59,7 @@ std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query&
     if (out.size() == q.k) break;
     ImageHit r;
     r.id = h.id;
-    r.score = h.score;
+    r.score = std::clamp(h.score, -1.0f, 1.0f);  // unit vectors; float rounding can pass 1
     r.paths = lib_->catalog().paths_of(h.id);
     if (r.paths.empty()) continue;  // removed meanwhile
     r.path = r.paths.front();
@@ -97,7 +97,7 @@ std::vector<ImageHit> Searcher::like_path(const std::string& path, const Query& 
 std::vector<TextHit> Searcher::texts_for_vector(std::span<const float> v, const Query& q) {
   std::vector<TextHit> hits;
   lib_->catalog().for_each_text_embedding([&](int64_t id, std::span<const float> e) {
-    const float s = dot(v, e);
+    const float s = std::clamp(dot(v, e), -1.0f, 1.0f);
     if (s >= q.min_score) hits.push_back({id, "", s});
   });
   const size_t k = std::min(q.k, hits.size());

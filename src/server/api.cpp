@@ -14,6 +14,8 @@
 #include "image/decode.h"
 #include "image/encode.h"
 #include "search/zeroshot.h"
+#include "server/bounded_dir.h"
+#include "server/served_file.h"
 
 namespace clipdex::server {
 namespace {
@@ -102,7 +104,10 @@ ApiResponse error_response(int status, const std::string& message) { return json
 
 Api::Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
          size_t cache_entries, ApiOptions options)
-    : lib_(lib), searcher_(lib, std::move(embedder), cache_entries), options_(std::move(options)) {
+    : lib_(lib),
+      searcher_(lib, std::move(embedder), cache_entries),
+      options_(std::move(options)),
+      pixels_(std::max(options_.pixel_budget, options_.max_pixels)) {
   image::DecodeOptions d;
   d.max_pixels = options_.max_pixels;
   searcher_.set_decode_options(d);
@@ -130,6 +135,11 @@ int64_t Api::content_id_param(const ApiRequest& r) const {
   return id;
 }
 
+std::vector<float> Api::embed_upload(std::span<const uint8_t> bytes) {
+  const auto lease = pixels_.reserve_for(bytes, options_.max_pixels);
+  return searcher_.image_embedding(bytes);
+}
+
 ApiResponse Api::search_get(const ApiRequest& r) {
   auto q = r.params.find("q");
   if (q == r.params.end() || q->second.empty()) throw ApiError(400, "missing query parameter q");
@@ -149,7 +159,7 @@ ApiResponse Api::search_post(const ApiRequest& r) {
     v = searcher_.text_embedding(str(j, "text"));
   } else if (j.contains("image_base64")) {
     const auto bytes = base64_decode(str(j, "image_base64"));
-    v = searcher_.image_embedding(bytes);
+    v = embed_upload(bytes);
   } else {
     if (!j["id"].is_number_integer()) throw ApiError(400, "\"id\" must be an integer");
     ApiRequest idr;
@@ -169,7 +179,7 @@ ApiResponse Api::search_image(const ApiRequest& r) {
     if (auto it = r.files.find(key); it != r.files.end()) p[key] = it->second.content;
   const auto q = query_from(p);
   const auto& c = f->second.content;
-  const auto v = searcher_.image_embedding({reinterpret_cast<const uint8_t*>(c.data()), c.size()});
+  const auto v = embed_upload({reinterpret_cast<const uint8_t*>(c.data()), c.size()});
   if (p.count("target") && p["target"] == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
   return json_response(image_results(searcher_.by_vector(v, q)));
 }
@@ -200,7 +210,7 @@ ApiResponse Api::classify(const ApiRequest& r) {
   }
   std::vector<float> v;
   if (j.contains("image_base64")) {
-    v = searcher_.image_embedding(base64_decode(str(j, "image_base64")));
+    v = embed_upload(base64_decode(str(j, "image_base64")));
   } else if (j.contains("id") && j["id"].is_number_integer()) {
     ApiRequest idr;
     idr.params["id"] = std::to_string(j["id"].get<int64_t>());
@@ -213,53 +223,54 @@ ApiResponse Api::classify(const ApiRequest& r) {
   json preds = json::array();
   for (const auto& p : clf.classify(v, top))
     preds.push_back({{"label", p.label}, {"probability", p.probability}, {"score", p.score}});
+  // Every distinct label set caches its class embeddings: keep that folder bounded.
+  if (!options_.cache_dir.empty())
+    prune_dir(options_.cache_dir + "/zeroshot", options_.class_cache_files, options_.class_cache_bytes);
   return json_response({{"predictions", preds}});
 }
 
 ApiResponse Api::image(const ApiRequest& r) {
-  const int64_t id = content_id_param(r);
-  for (const auto& path : lib_->catalog().paths_of(id)) {
-    std::string bytes;
-    try {
-      bytes = read_file(path);
-    } catch (const Error&) {
-      continue;
-    }
-    const std::string type = content_type_of({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-    return {200, type, std::move(bytes), {{"Cache-Control", "max-age=3600"}}};
-  }
-  throw ApiError(404, fmt::format("image {} is no longer on disk", id));
+  std::string bytes = read_indexed_file(*lib_, content_id_param(r), options_.max_file_bytes);
+  const std::string type = content_type_of({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  return {200, type, std::move(bytes), {{"Cache-Control", "no-cache"}}};
 }
 
 ApiResponse Api::thumb(const ApiRequest& r) {
   const int64_t id = content_id_param(r);
   int size = 256;
   if (auto it = r.params.find("size"); it != r.params.end()) {
-    size = static_cast<int>(parse_k(it->second));
-    if (size < 16 || size > 1024) throw ApiError(400, "size must be from 16 to 1024");
+    size_t pos = 0;
+    try {
+      size = std::stoi(it->second, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos == 0 || pos != it->second.size() || size < 16 || size > 1024)
+      throw ApiError(400, "size must be an integer from 16 to 1024");
   }
   const auto content = lib_->catalog().content(id);
-  const std::string file = options_.cache_dir.empty() ? "" : fmt::format("{}/thumbs/{}-{}.jpg", options_.cache_dir, content->hash, size);
+  const std::string dir = options_.cache_dir.empty() ? "" : options_.cache_dir + "/thumbs";
+  const std::string file = dir.empty() ? "" : fmt::format("{}/{}-{}.jpg", dir, content->hash, size);
   if (!file.empty() && fs::exists(file)) return {200, "image/jpeg", read_file(file), {{"Cache-Control", "max-age=86400"}}};
-  for (const auto& path : lib_->catalog().paths_of(id)) {
+  const std::string original = read_indexed_file(*lib_, id, options_.max_file_bytes);
+  const auto encoded = std::span(reinterpret_cast<const uint8_t*>(original.data()), original.size());
+  std::string bytes;
+  {
+    const auto lease = pixels_.reserve_for(encoded, options_.max_pixels);
     image::DecodeOptions d;
     d.max_pixels = options_.max_pixels;
-    image::Image im;
-    try {
-      im = image::decode_image_file(path, d);
-    } catch (const Error&) {
-      continue;
-    }
-    const auto jpg = image::encode_jpeg(image::thumbnail(im, size), 85);
-    std::string bytes(jpg.begin(), jpg.end());
-    if (!file.empty()) {
-      std::error_code ec;
-      fs::create_directories(fs::path(file).parent_path(), ec);
-      if (!ec) write_file_atomic(file, bytes);
-    }
-    return {200, "image/jpeg", std::move(bytes), {{"Cache-Control", "max-age=86400"}}};
+    const auto jpg = image::encode_jpeg(image::thumbnail(image::decode_image(encoded, d, fmt::format("image {}", id)), size), 85);
+    bytes.assign(jpg.begin(), jpg.end());
   }
-  throw ApiError(404, fmt::format("image {} is no longer on disk", id));
+  if (!file.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (!ec) {
+      write_file_atomic(file, bytes);
+      prune_dir(dir, options_.thumb_cache_files, options_.thumb_cache_bytes);
+    }
+  }
+  return {200, "image/jpeg", std::move(bytes), {{"Cache-Control", "max-age=86400"}}};
 }
 
 ApiResponse Api::index(const ApiRequest& r) {

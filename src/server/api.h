@@ -13,6 +13,7 @@
 #include "pipeline/indexer.h"
 #include "search/searcher.h"
 #include "server/metrics.h"
+#include "server/pixel_budget.h"
 
 namespace clipdex::server {
 
@@ -52,7 +53,13 @@ struct ApiOptions {
   std::string token;           // required for writes when set
   std::string prompts_file;    // prompt sets for /classify {"prompts": NAME}
   std::string cache_dir;       // class embeddings and thumbnails
-  uint64_t max_pixels = 100'000'000;
+  uint64_t max_pixels = 50'000'000;         // largest image one request may decode
+  uint64_t pixel_budget = 100'000'000;      // decoded pixels of all requests together
+  uint64_t max_file_bytes = 256ull << 20;   // largest indexed file served by /images
+  size_t thumb_cache_files = 4096;          // thumbnail cache bounds
+  uint64_t thumb_cache_bytes = 256ull << 20;
+  size_t class_cache_files = 256;           // zero-shot class-embedding cache bounds
+  uint64_t class_cache_bytes = 64ull << 20;
 };
 
 // Shared state of all handlers.
@@ -79,12 +86,15 @@ class Api {
  private:
   void require_token(const ApiRequest& r) const;
   int64_t content_id_param(const ApiRequest& r) const;
+  // Decodes and embeds an uploaded image within the pixel budget.
+  std::vector<float> embed_upload(std::span<const uint8_t> bytes);
 
   std::shared_ptr<pipeline::Library> lib_;
   search::Searcher searcher_;
   ApiOptions options_;
   Metrics metrics_;
   std::mutex index_mu_;  // one indexing job at a time
+  PixelBudget pixels_;
 };
 
 }  // namespace clipdex::server

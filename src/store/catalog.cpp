@@ -106,6 +106,16 @@ std::vector<std::string> Catalog::paths_of(int64_t content_id) const {
   return out;
 }
 
+std::vector<FileRecord> Catalog::files_of(int64_t content_id) const {
+  Statement s(db_->handle(),
+              "SELECT path, size, mtime_ns, content_id, status, COALESCE(error, '') FROM files WHERE content_id = ? "
+              "ORDER BY path");
+  s.bind(1, content_id);
+  std::vector<FileRecord> out;
+  while (s.step()) out.push_back(read_file_row(s));
+  return out;
+}
+
 std::optional<int64_t> Catalog::content_of_path(const std::string& path) const {
   Statement s(db_->handle(), "SELECT content_id FROM files WHERE path = ? AND content_id IS NOT NULL");
   s.bind(1, path);

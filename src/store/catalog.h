@@ -74,6 +74,7 @@ class Catalog {
   std::optional<int64_t> content_by_hash(const std::string& hash) const;
   std::optional<ContentRecord> content(int64_t id) const;
   std::vector<std::string> paths_of(int64_t content_id) const;
+  std::vector<FileRecord> files_of(int64_t content_id) const;  // ordered by path
   std::optional<int64_t> content_of_path(const std::string& path) const;
   std::optional<std::vector<float>> embedding(int64_t content_id) const;
 
