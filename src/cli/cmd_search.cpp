@@ -35,6 +35,8 @@ void register_search(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print {\"results\": [...]}");
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
+    if (!(o->min_score >= -1.0f && o->min_score <= 1.0f))  // NaN passes CLI11's range check
+      throw InputError("--min-score must be a number from -1 to 1");
     if (int(!o->text.empty()) + int(!o->image.empty()) + int(!o->like.empty()) != 1)
       throw InputError("give exactly one of: a text query, --image FILE, --like PATH");
     auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);

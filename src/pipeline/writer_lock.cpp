@@ -19,7 +19,12 @@ namespace clipdex::pipeline {
 std::unique_ptr<WriterLock> WriterLock::acquire(const std::string& lock_path, const std::string& who, Wait wait) {
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw_io("cannot open the lock file '{}': {}", lock_path, std::strerror(errno));
-  auto lock = std::unique_ptr<WriterLock>(new WriterLock(fd));
+  struct Closer {  // until the lock is ours: then the WriterLock owns the descriptor
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{fd};
   int rc;
   while ((rc = ::flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
   }
@@ -31,6 +36,8 @@ std::unique_ptr<WriterLock> WriterLock::acquire(const std::string& lock_path, co
     }
     if (rc != 0) throw_io("cannot lock '{}': {}", lock_path, std::strerror(errno));
   }
+  closer.fd = -1;
+  auto lock = std::unique_ptr<WriterLock>(new WriterLock(fd));
   char when[32] = "";
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
