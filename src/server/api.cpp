@@ -251,7 +251,11 @@ ApiResponse Api::thumb(const ApiRequest& r) {
   const auto content = lib_->catalog().content(id);
   const std::string dir = options_.cache_dir.empty() ? "" : options_.cache_dir + "/thumbs";
   const std::string file = dir.empty() ? "" : fmt::format("{}/{}-{}.jpg", dir, content->hash, size);
-  if (!file.empty() && fs::exists(file)) return {200, "image/jpeg", read_file(file), {{"Cache-Control", "max-age=86400"}}};
+  if (!file.empty() && fs::exists(file)) {
+    std::error_code ec;
+    fs::last_write_time(file, fs::file_time_type::clock::now(), ec);  // recently used: pruned last
+    return {200, "image/jpeg", read_file(file), {{"Cache-Control", "max-age=86400"}}};
+  }
   const std::string original = read_indexed_file(*lib_, id, options_.max_file_bytes);
   const auto encoded = std::span(reinterpret_cast<const uint8_t*>(original.data()), original.size());
   std::string bytes;

@@ -1,7 +1,7 @@
 #pragma once
-// Keeps a cache folder within a file count and a byte size, dropping the least recently
-// written files first: the thumbnail and zero-shot class caches grow with what anonymous
-// requests ask for, so they need a bound.
+// Keeps a cache folder within a file count and a byte size, dropping the files with the oldest
+// modification time first (callers touch a file when they use it, which makes this LRU): the
+// thumbnail and zero-shot class caches grow with what anonymous requests ask for.
 #include <cstdint>
 #include <string>
 
