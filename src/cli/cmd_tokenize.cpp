@@ -1,5 +1,7 @@
 // clipdex tokenize --vocab FILE [--context N]: JSON lines {"text": ...} in, {"ids": [...]} out.
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 #include "cli/json_lines.h"
 #include "core/error.h"
 #include "text/tokenizer.h"
+#include "text/xlmr_tokenizer.h"
 
 namespace clipdex::cli {
 
@@ -18,18 +21,26 @@ void register_tokenize(CLI::App& app) {
   };
   auto opts = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("tokenize", "Tokenize JSON lines {\"text\": ...} from stdin");
-  cmd->add_option("--vocab", opts->vocab, "bpe_simple_vocab_16e6.txt.gz, or a folder with vocab.json + merges.txt")
+  cmd->add_option("--vocab", opts->vocab,
+                  "bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt (CLIP), or a folder with "
+                  "sentencepiece.bpe.model / tokenizer.json (XLM-R)")
       ->required();
   cmd->add_option("--context", opts->context, "Write the zero-padded model input of this length instead of bare ids")
       ->check(CLI::Range(2, 1 << 20));
   cmd->callback([opts] {
-    const auto tok = text::Tokenizer::load(opts->vocab);
+    // XLM-R (multilingual towers) ids carry <s> ... </s>; CLIP's BPE ids are bare.
+    std::function<std::vector<int32_t>(const std::string&)> ids_of;
+    if (text::XlmrTokenizer::present(opts->vocab)) {
+      auto tok = std::make_shared<text::XlmrTokenizer>(text::XlmrTokenizer::load(opts->vocab));
+      ids_of = [tok, ctx = opts->context](const std::string& t) { return ctx ? tok->tokenize(t, ctx) : tok->encode(t); };
+    } else {
+      auto tok = std::make_shared<text::Tokenizer>(text::BpeVocab::load(opts->vocab));
+      ids_of = [tok, ctx = opts->context](const std::string& t) { return ctx ? tok->tokenize(t, ctx) : tok->encode(t); };
+    }
     const int failures = for_each_json_line(std::cin, [&](const nlohmann::json& in) {
-      const std::string text = require_string(in, "text");
-      const auto ids = opts->context ? tok.tokenize(text, opts->context) : tok.encode(text);
-      std::cout << nlohmann::json{{"ids", ids}}.dump() << '\n';
+      std::cout << nlohmann::json{{"ids", ids_of(require_string(in, "text"))}}.dump() << '\n';
     });
-    if (failures) throw InputError(fmt::format("{} input line(s) failed", failures));
+    if (failures) throw PartialFailure(fmt::format("{} input line(s) failed", failures));
   });
 }
 
