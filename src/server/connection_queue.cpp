@@ -30,7 +30,9 @@ ConnectionQueue::~ConnectionQueue() { shutdown(); }
 void ConnectionQueue::enqueue(std::function<void()> fn) {
   std::lock_guard lock(s_->mu);
   s_->queue.push_back(std::move(fn));
-  if (s_->idle == 0 && s_->threads.size() < s_->max_threads) s_->threads.emplace_back(work, s_);
+  // An idle thread that was woken but has not taken its task yet still counts as idle: start a
+  // thread whenever queued connections outnumber idle threads, or one could wait behind a slow one.
+  if (s_->queue.size() > s_->idle && s_->threads.size() < s_->max_threads) s_->threads.emplace_back(work, s_);
   s_->wake.notify_one();
 }
 
