@@ -66,7 +66,9 @@ bool ignorable(const std::string& name) {
     const std::string s(suf);
     return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
   };
-  return ends_with("position_ids") || ends_with("num_batches_tracked") || ends_with("attn_mask");
+  // (M-CLIP keeps XLM-R's pooler, which its forward never uses.)
+  return ends_with("position_ids") || ends_with("num_batches_tracked") || ends_with("attn_mask") ||
+         name.find(".pooler.") != std::string::npos;
 }
 
 std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
@@ -84,6 +86,7 @@ Checkpoint Checkpoint::open(const std::string& path) {
     if (name.rfind("vision_model.", 0) == 0 || name.rfind("text_model.", 0) == 0) hf = true;
     if (name.rfind("visual.", 0) == 0 || name == "token_embedding.weight") oc = true;
     if (name.rfind("module.visual.", 0) == 0) module = oc = true;
+    if (name.rfind("transformer.embeddings.", 0) == 0) oc = true;  // M-CLIP's text-only XLM-R
   }
   if (hf == oc)
     throw_input("{}: unknown checkpoint layout (expected open_clip/OpenAI names like 'visual.*' "

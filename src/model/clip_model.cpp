@@ -14,6 +14,7 @@
 #include "model/checkpoint.h"
 #include "model/infer_config.h"
 #include "model/towers.h"
+#include "model/blocks.h"
 
 namespace clipdex::model {
 namespace {
@@ -88,6 +89,7 @@ ModelConfig load_config(const Files& f, const Checkpoint& ck, const LoadOptions&
       source = fs::path(f.config).filename().string();
       const auto j = read_json(f.config);
       if (j.contains("model_cfg") || j.contains("vision_cfg")) return parse_open_clip_config(j);
+      if (j.is_object() && j.value("model_type", "") == "M-CLIP") return parse_mclip_config(j);
       nlohmann::json pre;
       if (!f.preprocessor.empty()) pre = read_json(f.preprocessor);
       return parse_hf_config(j, f.preprocessor.empty() ? nullptr : &pre);
@@ -99,6 +101,32 @@ ModelConfig load_config(const Files& f, const Checkpoint& ck, const LoadOptions&
   }
 }
 
+// An XLM-R tower's sizes: from the HF config the model names (a folder beside it, as in the
+// fixtures and converted repos), else from the tensor shapes (heads: hidden / 64, as in every
+// published XLM-R); the shapes are checked either way when the tensors are taken.
+void complete_xlmr_config(const Checkpoint& ck, const fs::path& dir, ModelConfig& cfg) {
+  auto& x = cfg.xlmr;
+  bool heads_known = false;
+  if (!x.config_name.empty() && fs::exists(dir / x.config_name / "config.json")) {
+    parse_xlmr_config(read_json((dir / x.config_name / "config.json").string()), x);
+    heads_known = true;
+  }
+  const std::string word = x.prefix + "embeddings.word_embeddings.weight";
+  if (!ck.has(word)) throw_input("{}: no XLM-R text tower (missing '{}')", ck.path(), word);
+  const auto w = ck.shape(word);
+  if (!heads_known) {
+    x.vocab = static_cast<int>(w[0]);
+    x.hidden = static_cast<int>(w[1]);
+    x.heads = std::max(1, x.hidden / 64);
+    x.max_positions = static_cast<int>(ck.shape(x.prefix + "embeddings.position_embeddings.weight")[0]);
+    x.type_vocab = static_cast<int>(ck.shape(x.prefix + "embeddings.token_type_embeddings.weight")[0]);
+    x.layers = count_layers(ck, x.prefix + "encoder.layer", "attention.self.query.weight");
+    x.intermediate = static_cast<int>(ck.shape(x.prefix + "encoder.layer.0.intermediate.dense.weight")[0]);
+  }
+  if (!cfg.has_image) cfg.text.context_length = x.max_positions - x.pad_id - 1;  // M-CLIP: no cut below 512
+  cfg.text.vocab_size = x.vocab;
+}
+
 }  // namespace
 
 Model::~Model() = default;
@@ -108,14 +136,18 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   Checkpoint ck = Checkpoint::open(files.weights);
   std::unique_ptr<Model> m(new Model());
   m->config_ = load_config(files, ck, options, m->info_.config_source);
+  if (m->config_.text_kind == TextKind::Xlmr) complete_xlmr_config(ck, fs::path(files.weights).parent_path(), m->config_);
   m->backend_ = kernels::make_cpu_backend();
   auto& be = *m->backend_;
   const auto& cfg = m->config_;
-  m->image_ = cfg.vision.kind == VisionKind::ViT ? load_vit(ck, be, cfg) : load_resnet(ck, be, cfg);
-  m->text_ = std::make_unique<TextTower>(TextTower::load(ck, be, cfg));
-  m->logit_scale_ = std::exp(ck.take("logit_scale", ck.shape("logit_scale").empty() ? std::vector<int64_t>{}
-                                                                                     : std::vector<int64_t>{1})
-                                 .data.at(0));
+  if (cfg.has_image) m->image_ = cfg.vision.kind == VisionKind::ViT ? load_vit(ck, be, cfg) : load_resnet(ck, be, cfg);
+  m->text_ = cfg.text_kind == TextKind::Xlmr ? load_xlmr_text(ck, be, cfg) : ClipTextTower::load(ck, be, cfg);
+  if (ck.has("logit_scale"))
+    m->logit_scale_ = std::exp(ck.take("logit_scale", ck.shape("logit_scale").empty() ? std::vector<int64_t>{}
+                                                                                       : std::vector<int64_t>{1})
+                                   .data.at(0));
+  else
+    m->logit_scale_ = 100.0f;  // text-only towers carry none; CLIP's trained scale
   ck.check_all_taken();
 
   auto& info = m->info_;
@@ -129,6 +161,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
 }
 
 std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
+  if (!image_)
+    throw_input("{} is a text-only model (M-CLIP): pair it with an image model (--model IMAGE_MODEL --text-model {})",
+                info_.path, info_.path);
   const int64_t S = config_.vision.image_size, d = config_.embed_dim;
   std::vector<float> out(static_cast<size_t>(n * d));
   for (int64_t b = 0; b < n; b += kMaxBatch) {

@@ -47,6 +47,7 @@ class Model {
   std::vector<float> encode_texts(const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const;
 
   int embed_dim() const { return config_.embed_dim; }
+  bool has_image_tower() const { return image_ != nullptr; }
   int context_length() const { return config_.text.context_length; }
   float logit_scale() const { return logit_scale_; }  // exp(logit_scale): multiplies cosine similarity
   const ModelConfig& config() const { return config_; }

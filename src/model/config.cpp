@@ -27,7 +27,7 @@ void reject_unsupported(const json& cfg, const char* section) {
   static const std::map<std::string, json> kDefaults = {
       {"ls_init_value", nullptr},   {"attentional_pool", false}, {"no_ln_pre", false},
       {"final_ln_after_pool", false}, {"pool_type", "argmax"},   {"proj_bias", false},
-      {"hf_model_name", nullptr},   {"timm_model_name", nullptr}, {"input_patchnorm", false},
+      {"timm_model_name", nullptr}, {"input_patchnorm", false},
       {"output_tokens", false},     {"embed_cls", false},        {"pad_id", 0}};
   for (const auto& [key, def] : kDefaults) {
     auto it = cfg.find(key);
@@ -81,6 +81,15 @@ std::string ModelConfig::signature() const {
                         : fmt::format("RN(i{},w{},l{}-{}-{}-{},h{})", vision.image_size, vision.width,
                                       vision.resnet_layers[0], vision.resnet_layers[1], vision.resnet_layers[2],
                                       vision.resnet_layers[3], vision.heads());
+  if (text_kind == TextKind::Xlmr) {
+    const auto& x = xlmr;
+    const std::string txt = fmt::format("XLMR(c{},v{},w{},l{},h{},m{},{})-e{}", text.context_length, x.vocab, x.hidden,
+                                        x.layers, x.heads, x.intermediate, x.head == TextHead::LinearWithBias ? "lin"
+                                                                           : x.head == TextHead::Mlp        ? "mlp"
+                                                                                                            : "linnb",
+                                        embed_dim);
+    return has_image ? fmt::format("{}-{}-{}", vis, txt, quick_gelu ? "qgelu" : "gelu") : txt;
+  }
   return fmt::format("{}-T(c{},v{},w{},l{},h{},m{})-e{}-{}", vis, text.context_length, text.vocab_size, text.width,
                      text.layers, text.heads, text.mlp_width, embed_dim, quick_gelu ? "qgelu" : "gelu");
 }
@@ -113,6 +122,17 @@ ModelConfig parse_open_clip_config(const json& j) {
     v.patch_size = get_or<int>(vc, "patch_size", 16);
     v.mlp_width = static_cast<int>(v.width * get_or<double>(vc, "mlp_ratio", 4.0));
   }
+  if (tc.contains("hf_model_name") && !tc["hf_model_name"].is_null()) {
+    // A Hugging Face text tower (open_clip's xlm-roberta-* models): XLM-R, mean pooled.
+    m.text_kind = TextKind::Xlmr;
+    m.xlmr.config_name = get_or<std::string>(tc, "hf_model_name", "");
+    if (get_or<std::string>(tc, "hf_pooler_type", "mean_pooler") != "mean_pooler")
+      throw_input("open_clip text_cfg.hf_pooler_type {} is not supported (mean_pooler is)", tc["hf_pooler_type"].dump());
+    const std::string proj = get_or<std::string>(tc, "hf_proj_type", "mlp");
+    if (proj != "mlp" && proj != "linear") throw_input("open_clip text_cfg.hf_proj_type '{}' is not supported", proj);
+    m.xlmr.head = proj == "mlp" ? TextHead::Mlp : TextHead::Linear;
+    m.text.context_length = get_or<int>(tc, "context_length", 77);
+  }
   auto& t = m.text;
   t.context_length = get_or<int>(tc, "context_length", 77);
   t.vocab_size = get_or<int>(tc, "vocab_size", 49408);
@@ -123,6 +143,40 @@ ModelConfig parse_open_clip_config(const json& j) {
   m.preprocess.size = v.image_size;
   if (j.contains("preprocess_cfg")) parse_preprocess(j["preprocess_cfg"], m);
   validate(m);
+  return m;
+}
+
+void parse_xlmr_config(const json& j, XlmrConfig& x) {
+  if (!j.is_object()) throw_input("XLM-R config is not a JSON object");
+  x.hidden = get_or<int>(j, "hidden_size", x.hidden);
+  x.layers = get_or<int>(j, "num_hidden_layers", x.layers);
+  x.heads = get_or<int>(j, "num_attention_heads", x.heads);
+  x.intermediate = get_or<int>(j, "intermediate_size", x.intermediate);
+  x.vocab = get_or<int>(j, "vocab_size", x.vocab);
+  x.max_positions = get_or<int>(j, "max_position_embeddings", x.max_positions);
+  x.type_vocab = get_or<int>(j, "type_vocab_size", x.type_vocab);
+  x.pad_id = get_or<int>(j, "pad_token_id", x.pad_id);
+  x.eps = get_or<float>(j, "layer_norm_eps", x.eps);
+  const std::string act = get_or<std::string>(j, "hidden_act", "gelu");
+  if (act != "gelu") throw_input("XLM-R hidden_act '{}' is not supported (gelu is)", act);
+  const std::string pos = get_or<std::string>(j, "position_embedding_type", "absolute");
+  if (pos != "absolute") throw_input("XLM-R position_embedding_type '{}' is not supported", pos);
+  if (x.hidden <= 0 || x.heads <= 0 || x.hidden % x.heads != 0 || x.layers <= 0 || x.vocab <= 3 || x.max_positions <= 2)
+    throw_input("XLM-R config has inconsistent sizes (hidden {}, heads {})", x.hidden, x.heads);
+}
+
+ModelConfig parse_mclip_config(const json& j) {
+  ModelConfig m;
+  m.architecture = "M-CLIP";
+  m.text_kind = TextKind::Xlmr;
+  m.has_image = false;
+  m.embed_dim = get_or<int>(j, "numDims", 512);
+  m.xlmr.hidden = get_or<int>(j, "transformerDimensions", 1024);
+  m.xlmr.head = TextHead::LinearWithBias;
+  m.xlmr.prefix = "transformer.";
+  m.xlmr.head_prefix = "LinearTransformation";
+  m.xlmr.config_name = get_or<std::string>(j, "modelBase", "");
+  m.xlmr.clean_text = false;  // MultilingualCLIP.forward tokenizes the raw text
   return m;
 }
 

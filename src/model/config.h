@@ -39,6 +39,28 @@ struct TextConfig {
   int mlp_width = 2048;
 };
 
+enum class TextKind { Clip, Xlmr };
+
+// How an XLM-R text tower's pooled output is projected to the embedding.
+enum class TextHead {
+  LinearWithBias,  // M-CLIP's LinearTransformation
+  Mlp,             // open_clip hf_proj_type "mlp": Linear -> exact GELU -> Linear, no biases
+  Linear,          // open_clip hf_proj_type "linear": one Linear, no bias
+};
+
+// The XLM-RoBERTa encoder of multilingual towers (HF XLMRobertaConfig fields).
+struct XlmrConfig {
+  int hidden = 768, layers = 12, heads = 12, intermediate = 3072;
+  int vocab = 250002, max_positions = 514, type_vocab = 1, pad_id = 1;
+  float eps = 1e-5f;
+  TextHead head = TextHead::Mlp;
+  std::string prefix = "text.transformer.";  // tensor name prefix of the encoder
+  std::string head_prefix = "text.proj";     // of the projection
+  std::string config_name;                   // HF config folder named by the model's config ("" none)
+  bool lower_case_clean = false;             // open_clip cleans text (ftfy, html, whitespace); M-CLIP does not
+  bool clean_text = true;
+};
+
 struct ModelConfig {
   std::string architecture;  // e.g. "ViT-B-32", or "custom"
   int embed_dim = 512;
@@ -46,6 +68,9 @@ struct ModelConfig {
   float layer_norm_eps = 1e-5f;
   VisionConfig vision;
   TextConfig text;
+  TextKind text_kind = TextKind::Clip;
+  XlmrConfig xlmr;        // when text_kind is Xlmr
+  bool has_image = true;  // false for text-only models (M-CLIP)
   image::PreprocessConfig preprocess;
 
   // A compact description used in model ids, e.g. "ViT(p32,w768,l12)-T(w512,l12)-e512".
@@ -54,6 +79,10 @@ struct ModelConfig {
 
 // open_clip_config.json content ({"model_cfg": ..., "preprocess_cfg": ...} or a bare model_cfg).
 ModelConfig parse_open_clip_config(const nlohmann::json& j);
+// HF XLMRobertaConfig fields into `x` (hidden_size, num_hidden_layers, ...).
+void parse_xlmr_config(const nlohmann::json& j, XlmrConfig& x);
+// M-CLIP's config.json (model_type "M-CLIP"): a text-only XLM-R tower with a linear head.
+ModelConfig parse_mclip_config(const nlohmann::json& j);
 // Hugging Face CLIPModel config.json (plus preprocessor_config.json when present).
 ModelConfig parse_hf_config(const nlohmann::json& config, const nlohmann::json* preprocessor);
 // The open_clip_config.json form of a config (model_cfg + preprocess_cfg).

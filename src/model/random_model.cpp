@@ -77,7 +77,7 @@ void write_random_model(const ModelConfig& cfg, const std::string& dir, uint64_t
   auto be = kernels::make_cpu_backend();
   if (cfg.vision.kind == VisionKind::ViT) load_vit(rec, *be, cfg);
   else load_resnet(rec, *be, cfg);
-  TextTower::load(rec, *be, cfg);
+  ClipTextTower::load(rec, *be, cfg);
   rec.take("logit_scale", {});
 
   const auto& wanted = rec.recorded();

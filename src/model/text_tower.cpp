@@ -8,9 +8,10 @@
 
 namespace clipdex::model {
 
-TextTower TextTower::load(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
+std::unique_ptr<TextTower> ClipTextTower::load(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
   const auto& t = cfg.text;
-  TextTower tt;
+  auto p = std::make_unique<ClipTextTower>();
+  auto& tt = *p;
   tt.width_ = t.width;
   tt.embed_dim_ = cfg.embed_dim;
   tt.vocab_ = t.vocab_size;
@@ -21,10 +22,10 @@ TextTower TextTower::load(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
   tt.projection_ = load_projection(ck, be, "text_projection", t.width, cfg.embed_dim);
   tt.transformer_ = Transformer::load(ck, be, "transformer.resblocks", t.width, t.layers, t.heads, t.mlp_width,
                                       cfg.quick_gelu ? Activation::QuickGelu : Activation::Gelu, cfg.layer_norm_eps);
-  return tt;
+  return p;
 }
 
-Tensor TextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context) const {
+Tensor ClipTextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context) const {
   if (context <= 0 || context > context_)
     throw_input("token sequences of length {} do not fit the model's context of {}", context, context_);
   SequenceLayout seqs;

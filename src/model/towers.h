@@ -20,11 +20,18 @@ std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, Backend& be, const Model
 
 class TextTower {
  public:
-  static TextTower load(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
-  // ids: [n, context] token ids; features at each row's end-of-text token (its highest id).
-  // With `full_context` the transformer runs on all positions instead of stopping there
-  // (identical results thanks to the causal mask; kept for checking that claim).
-  Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const;
+  virtual ~TextTower() = default;
+  // ids: [n, context] model input ids; returns [n, embed_dim] raw projected features.
+  virtual Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const = 0;
+};
+
+// CLIP's text tower: features at each row's end-of-text token (its highest id). With
+// `full_context` the transformer runs on all positions instead of stopping there (identical
+// results thanks to the causal mask; kept for checking that claim).
+class ClipTextTower : public TextTower {
+ public:
+  static std::unique_ptr<TextTower> load(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+  Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const override;
 
  private:
   int64_t width_ = 0, embed_dim_ = 0, vocab_ = 0, context_ = 0;
@@ -33,5 +40,10 @@ class TextTower {
   LayerNorm ln_final_;
   Transformer transformer_;
 };
+
+// The XLM-RoBERTa text tower of multilingual models (model/xlmr_tower.cpp): embeddings
+// (word + position + token type 0, layer norm), post-LN encoder layers with exact GELU,
+// attention and mean pooling over the non-pad tokens, then the model's projection head.
+std::unique_ptr<TextTower> load_xlmr_text(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
 
 }  // namespace clipdex::model
