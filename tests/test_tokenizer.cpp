@@ -175,7 +175,7 @@ TEST(TokenizeCli, WritesIdsPerLine) {
                               "{\"text\": \"a photo of a cat\"}\n");
   EXPECT_EQ(padded.out, "{\"ids\":[49406,320,1125,539,320,2368,49407,0]}\n");
   auto bad = test::run_cli("tokenize --vocab " + vocab, "{broken\n{\"text\": \"cat\"}\n");
-  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.exit_code, 1);  // a partial failure: the other lines were processed
   EXPECT_NE(bad.out.find("\"error\""), std::string::npos);
   EXPECT_NE(bad.out.find("{\"ids\":[2368]}"), std::string::npos);  // the good line still processed
 }

@@ -35,10 +35,12 @@ void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool norm
     auto& p = batch[i];
     try {
       if (p.is_text) {
-        emb.tokenizer().tokenize(p.value, static_cast<size_t>(emb.model().context_length()));  // validate now
+        emb.text_input().check(p.value);  // validate now
         texts.push_back(p.value);
         text_rows.push_back(i);
       } else if (p.is_image) {
+        if (!emb.model().has_image_tower())
+          throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
         const auto px = image::preprocess(image::decode_image_file(p.value), cfg);
         pixels.insert(pixels.end(), px.begin(), px.end());
         image_rows.push_back(i);

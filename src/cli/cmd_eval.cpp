@@ -42,7 +42,7 @@ void add_retrieval(CLI::App* group) {
     const auto& m = r.metrics;
     nlohmann::ordered_json j = {
         {"task", "retrieval"},
-        {"model", emb->model().model_id()},
+        {"model", emb->model_id()},
         {"captions", m.captions},
         {"images", m.images},
         {"text_to_image", {{"recall", percent_map(m.t2i_recall)}, {"map", percent_map(m.t2i_map)},
@@ -96,7 +96,7 @@ void add_zeroshot(CLI::App* group) {
     const auto r = eval::evaluate_zeroshot(*emb, data, prompts, o->cache.empty() ? user_cache_dir() : o->cache,
                                            o->ks, o->threads);
     nlohmann::ordered_json j = {{"task", "zeroshot"},
-                                {"model", emb->model().model_id()},
+                                {"model", emb->model_id()},
                                 {"images", r.images},
                                 {"classes", r.classes},
                                 {"accuracy", percent_map(r.accuracy)},

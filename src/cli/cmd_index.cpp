@@ -87,7 +87,7 @@ void add_index_texts(CLI::App& app) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty() || lib.catalog().has_text(line)) continue;
       try {
-        emb->tokenizer().encode(line, 1);  // rejects invalid UTF-8 before batching
+        emb->text_input().check(line);  // rejects invalid UTF-8 before batching
         batch.push_back(line);
       } catch (const InputError& e) {
         ++failed;

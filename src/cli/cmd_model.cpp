@@ -9,6 +9,7 @@
 #include "model/convert.h"
 #include "model/hub_fetch.h"
 #include "model/random_model.h"
+#include "pipeline/text_input.h"
 
 namespace clipdex::cli {
 namespace {
@@ -27,14 +28,19 @@ void add_info(CLI::App* group) {
     model::LoadOptions opt;
     opt.architecture = o->arch;
     const auto m = model::Model::load(o->path, opt);
-    const std::string vocab = model::find_vocab(o->path);
+    std::string vocab;
+    try {
+      vocab = pipeline::TextInput::for_model(*m, o->path, "")->source();
+    } catch (const InputError&) {
+    }
     const auto& c = m->config();
     const auto& i = m->info();
     const bool vit = c.vision.kind == model::VisionKind::ViT;
     nlohmann::ordered_json j = {
         {"path", i.path},
         {"architecture", c.architecture},
-        {"image_tower", vit ? "ViT" : "ModifiedResNet"},
+        {"image_tower", !m->has_image_tower() ? "none (text only: pair with --text-model)" : vit ? "ViT" : "ModifiedResNet"},
+        {"text_tower", c.text_kind == model::TextKind::Xlmr ? "XLM-R" : "CLIP"},
         {"signature", c.signature()},
         {"embed_dim", c.embed_dim},
         {"image_size", c.vision.image_size},

@@ -22,12 +22,15 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
   cmd->add_option("--vocab", vocab, "Tokenizer: bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt "
                                     "(default: found beside the model)");
   cmd->add_option("--arch", arch, "Built-in architecture to use instead of the model's config (e.g. ViT-B-32)");
+  cmd->add_option("--text-model", text_model,
+                  "A separate text tower for --model's images, e.g. M-CLIP for queries in any language (its tokenizer "
+                  "comes from its folder; widths must agree)");
 }
 
 std::shared_ptr<pipeline::Embedder> ModelOptions::open() const {
   model::LoadOptions opt;
   opt.architecture = arch;
-  return pipeline::Embedder::open(model, vocab, opt);
+  return pipeline::Embedder::open(model, vocab, opt, text_model);
 }
 
 std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& lib, bool remember) {
@@ -37,17 +40,20 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
   if (vocab.empty()) vocab = lib.setting("vocab");
   else vocab = absolute(vocab);
   if (arch.empty()) arch = lib.setting("arch");
+  if (text_model.empty()) text_model = lib.setting("text_model");
+  else text_model = absolute(text_model);
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never
   // makes a search embed queries with another model than the one its vectors came from.
   if (model.empty()) model = absolute(env_or_empty("CLIPDEX_MODEL"));
   if (model.empty())
     throw InputError(fmt::format("{} does not name a model yet: pass --model (or set CLIPDEX_MODEL)", lib.db_path()));
   auto emb = open();
-  lib.check_model(emb->model().model_id(), remember);
+  lib.check_model(emb->model_id(), remember);
   if (remember) {
     lib.set_setting("model", model);
     lib.set_setting("vocab", vocab);
     lib.set_setting("arch", arch);
+    lib.set_setting("text_model", text_model);
   }
   return emb;
 }

@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string model;
   std::string vocab;
   std::string arch;
+  std::string text_model;  // a separate text tower (M-CLIP) for the model's images
 
   void add_to(CLI::App* cmd, bool required = true);
   std::shared_ptr<pipeline::Embedder> open() const;

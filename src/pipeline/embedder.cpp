@@ -7,32 +7,39 @@
 namespace clipdex::pipeline {
 
 std::shared_ptr<Embedder> Embedder::open(const std::string& model_path, const std::string& vocab,
-                                         const model::LoadOptions& options) {
-  const std::string vocab_path = vocab.empty() ? model::find_vocab(model_path) : vocab;
-  if (vocab_path.empty()) throw InputError(model::missing_vocab_advice(model_path));
-  auto model = std::shared_ptr<const model::Model>(model::Model::load(model_path, options));
-  auto tok = std::make_shared<const text::Tokenizer>(text::BpeVocab::load(vocab_path));
-  return std::make_shared<Embedder>(std::move(model), std::move(tok));
+                                         const model::LoadOptions& options, const std::string& text_model_path) {
+  auto image = std::shared_ptr<const model::Model>(model::Model::load(model_path, options));
+  auto text = image;
+  if (!text_model_path.empty()) {
+    text = std::shared_ptr<const model::Model>(model::Model::load(text_model_path));
+    if (!image->has_image_tower())
+      throw_input("--model {} has no image tower to pair the text model with", model_path);
+    if (text->embed_dim() != image->embed_dim())
+      throw_input("the text model {} embeds into {} dimensions but the image model {} into {}: they are not a pair",
+                  text_model_path, text->embed_dim(), model_path, image->embed_dim());
+  }
+  auto input = TextInput::for_model(*text, text_model_path.empty() ? model_path : text_model_path, vocab);
+  return std::make_shared<Embedder>(std::move(image), std::move(text), std::move(input));
 }
 
-Embedder::Embedder(std::shared_ptr<const model::Model> model, std::shared_ptr<const text::Tokenizer> tokenizer)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {}
+Embedder::Embedder(std::shared_ptr<const model::Model> image_model, std::shared_ptr<const model::Model> text_model,
+                   std::shared_ptr<const TextInput> text_input)
+    : image_model_(std::move(image_model)), text_model_(std::move(text_model)), text_input_(std::move(text_input)) {}
+
+std::string Embedder::model_id() const {
+  return paired() ? image_model_->model_id() + "+text:" + text_model_->model_id() : image_model_->model_id();
+}
 
 std::vector<float> Embedder::embed_texts(const std::vector<std::string>& texts, bool normalize) const {
-  const size_t ctx = static_cast<size_t>(model_->context_length());
-  std::vector<int32_t> ids;
-  ids.reserve(texts.size() * ctx);
-  for (const auto& t : texts) {
-    const auto row = tokenizer_->tokenize(t, ctx);
-    ids.insert(ids.end(), row.begin(), row.end());
-  }
-  auto out = model_->encode_texts(ids.data(), static_cast<int64_t>(texts.size()), static_cast<int64_t>(ctx));
+  int64_t context = 0;
+  const auto ids = text_input_->batch(texts, context);
+  auto out = text_model_->encode_texts(ids.data(), static_cast<int64_t>(texts.size()), context);
   if (normalize) normalize_rows(out, static_cast<size_t>(dim()));
   return out;
 }
 
 std::vector<float> Embedder::embed_pixels(const float* pixels, size_t n, bool normalize) const {
-  auto out = model_->encode_images(pixels, static_cast<int64_t>(n));
+  auto out = image_model_->encode_images(pixels, static_cast<int64_t>(n));
   if (normalize) normalize_rows(out, static_cast<size_t>(dim()));
   return out;
 }

@@ -24,7 +24,7 @@ float dot(std::span<const float> a, std::span<const float> b) {
 Searcher::Searcher(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
                    size_t cache_entries)
     : lib_(std::move(lib)), embedder_(std::move(embedder)), cache_(cache_entries) {
-  lib_->check_model(embedder_->model().model_id(), /*bind_if_empty=*/false);
+  lib_->check_model(embedder_->model_id(), /*bind_if_empty=*/false);
 }
 
 std::vector<float> Searcher::text_embedding(const std::string& text) {

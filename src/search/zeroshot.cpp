@@ -94,7 +94,7 @@ PromptSet labels_prompt_set(const std::string& labels, const std::string& templa
 
 ZeroShotClassifier::ZeroShotClassifier(const pipeline::Embedder& embedder, PromptSet prompts, const std::string& cache_dir)
     : embedder_(embedder), prompts_(std::move(prompts)) {
-  nlohmann::json key = {{"model", embedder.model().model_id()}, {"classes", prompts_.classes}, {"templates", prompts_.templates}};
+  nlohmann::json key = {{"model", embedder.model_id()}, {"classes", prompts_.classes}, {"templates", prompts_.templates}};
   const std::string k = key.dump();
   const std::string file = cache_dir.empty() ? "" : fmt::format("{}/zeroshot/{:016x}.safetensors", cache_dir, XXH3_64bits(k.data(), k.size()));
   if (!file.empty() && fs::exists(file)) {

@@ -174,11 +174,11 @@ std::u32string ftfy_fix_text(const std::u32string& text) {
   return out;
 }
 
-std::u32string clean_text(std::string_view utf8) {
+std::u32string clean_text(std::string_view utf8, bool lower) {
   std::u32string s = ftfy_fix_text(utf8_to_u32(utf8));
   s = strip(html_unescape(html_unescape(s)));
   s = strip(collapse_whitespace(s));
-  return python_lower(s);
+  return lower ? python_lower(s) : s;
 }
 
 }  // namespace clipdex::text

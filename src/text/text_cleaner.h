@@ -12,7 +12,8 @@ namespace clipdex::text {
 // Steps of ftfy.fix_text with default settings (without fix_encoding).
 std::u32string ftfy_fix_text(const std::u32string& text);
 
-// The full reference cleaning. Throws InputError on invalid UTF-8.
-std::u32string clean_text(std::string_view utf8);
+// The full reference cleaning. Throws InputError on invalid UTF-8. open_clip cleans the text
+// of its Hugging Face tokenizers (XLM-R) the same way but without lower-casing (lower = false).
+std::u32string clean_text(std::string_view utf8, bool lower = true);
 
 }  // namespace clipdex::text
