@@ -137,7 +137,7 @@ bool complete_in_cache(const fs::path& dir, bool tokenizer_only) {
   auto has = [&](const char* name) { return fs::exists(dir / name); };
   bool weights = tokenizer_only;
   for (const auto& w : kWeightSets) weights = weights || (has(w.weights) && has(w.config));
-  return weights && has("vocab.json") && has("merges.txt");
+  return weights && ((has("vocab.json") && has("merges.txt")) || has("sentencepiece.bpe.model"));
 }
 
 Result download(const std::string& url, const fs::path& dest, const FetchOptions& opt) {
@@ -220,10 +220,14 @@ std::string fetch_model(const std::string& repo, const FetchOptions& opt) {
     throw_input("{} (revision {}) has none of open_clip_model.safetensors, model.safetensors, "
                 "open_clip_pytorch_model.bin, pytorch_model.bin",
                 repo, opt.revision);
+  // CLIP's BPE files, else an XLM-R tokenizer (multilingual towers ship SentencePiece).
   const bool vocab = get("vocab.json") == Result::Done;
   const bool merges = get("merges.txt") == Result::Done;
-  if (!vocab || !merges)
-    std::fprintf(stderr, "clipdex: %s has no vocab.json + merges.txt; pass --vocab when using it\n", repo.c_str());
+  if (!vocab || !merges) {
+    const bool sentencepiece = get("sentencepiece.bpe.model") == Result::Done;
+    if (!sentencepiece && get("tokenizer.json") == Result::NotFound)
+      std::fprintf(stderr, "clipdex: %s has no tokenizer files; pass --vocab when using it\n", repo.c_str());
+  }
   return dir.string();
 }
 
