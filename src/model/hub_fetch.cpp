@@ -200,10 +200,10 @@ std::string fetch_model(const std::string& repo, const FetchOptions& opt) {
   auto get = [&](const std::string& file) {
     return download(fmt::format("{}/{}/resolve/{}/{}", endpoint, repo, opt.revision, file), dir / file, opt);
   };
-  if (opt.tokenizer_only) {
-    if (get("vocab.json") == Result::NotFound || get("merges.txt") == Result::NotFound)
-      throw_input("{} has no vocab.json + merges.txt", repo);
-    return dir.string();
+  if (opt.tokenizer_only) {  // CLIP's BPE files, or an XLM-R SentencePiece model
+    if (get("vocab.json") == Result::Done && get("merges.txt") == Result::Done) return dir.string();
+    if (get("sentencepiece.bpe.model") == Result::Done || get("tokenizer.json") == Result::Done) return dir.string();
+    throw_input("{} has neither vocab.json + merges.txt nor sentencepiece.bpe.model / tokenizer.json", repo);
   }
   // The first weights file the repository has, safetensors before PyTorch pickles (as open_clip
   // prefers), then its config.

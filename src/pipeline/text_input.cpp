@@ -18,6 +18,11 @@ std::shared_ptr<const TextInput> TextInput::for_model(const model::Model& model,
     namespace fs = std::filesystem;
     const std::string where =
         !vocab.empty() ? vocab : fs::is_directory(model_path) ? model_path : fs::path(model_path).parent_path().string();
+    if (!text::XlmrTokenizer::present(where))
+      throw_input("no XLM-R tokenizer (sentencepiece.bpe.model or tokenizer.json) in '{}'; open_clip's xlm-roberta "
+                  "models use the base model's: clipdex model fetch FacebookAI/xlm-roberta-base --tokenizer-only, then "
+                  "pass --vocab with the folder it prints",
+                  where);
     in->xlmr_ = std::make_shared<const text::XlmrTokenizer>(text::XlmrTokenizer::load(where));
     in->xlmr_cfg_ = cfg.xlmr;
     in->pad_to_longest_ = !cfg.has_image;  // M-CLIP pads the batch to its longest text
