@@ -18,6 +18,7 @@ void add_index(CLI::App& app) {
     ModelOptions model;
     pipeline::IndexOptions index;
     bool quiet = false, no_exif = false, no_wait = false;
+    pipeline::ScanRules rules;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("index", "Index folders of images into a library (incremental, resumable)");
@@ -33,7 +34,14 @@ void add_index(CLI::App& app) {
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
-  cmd->callback([o] {
+  auto* exclude = cmd->add_option("--exclude", o->rules.excludes,
+                                  "Leave out files and folders matching this glob (name or path below the folder; "
+                                  "repeatable); .clipdexignore files work like .gitignore");
+  auto* hidden = cmd->add_flag("--include-hidden", o->rules.include_hidden, "Also index hidden files and folders (.name)");
+  auto* links = cmd->add_flag("--follow-symlinks", o->rules.follow_symlinks, "Follow symbolic links (loops are walked once)");
+  cmd->callback([o, exclude, hidden, links] {
+    // Any rule option replaces the library's stored rules; none keeps them.
+    if (exclude->count() + hidden->count() + links->count() > 0) o->index.rules = o->rules;
     pipeline::Library lib(o->db);
     lib.acquire_writer("clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
     if (!lib.is_writer()) throw pipeline::LibraryBusy(fmt::format("{} is being written by {}", o->db, lib.writer_holder()));

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
+
+#include <sys/stat.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -15,6 +18,7 @@
 #include "pipeline/content_hash.h"
 #include "pipeline/parallel_batches.h"
 #include "pipeline/progress.h"
+#include "pipeline/scan_rules.h"
 
 namespace clipdex::pipeline {
 namespace {
@@ -36,30 +40,69 @@ struct Item {
   std::string error;
 };
 
-std::vector<Candidate> scan(const std::vector<std::string>& roots, bool all_files) {
+// Walks each root with an explicit stack (no recursion), applying the scan rules.
+std::vector<Candidate> scan(const std::vector<std::string>& roots, bool all_files, const ScanRules& rules) {
   std::vector<Candidate> out;
+  auto consider = [&](const fs::directory_entry& e) {
+    std::error_code sec;
+    if (!e.is_regular_file(sec)) return;
+    const std::string p = e.path().string();
+    if (!all_files && !has_image_extension(p)) return;
+    const auto size = e.file_size(sec);
+    const auto mtime = e.last_write_time(sec);
+    if (sec) return;
+    out.push_back({p, static_cast<int64_t>(size),
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count()});
+  };
+  struct Frame {
+    fs::path dir;
+    std::string rel;  // below the root ("" for the root)
+    std::vector<std::shared_ptr<const IgnoreFile>> ignores;
+  };
   for (const auto& root : roots) {
     std::error_code ec;
     const fs::path base = fs::weakly_canonical(root, ec);
     if (ec || !fs::exists(base)) throw_input("'{}' does not exist", root);
-    auto consider = [&](const fs::directory_entry& e) {
-      std::error_code sec;
-      if (!e.is_regular_file(sec)) return;
-      const std::string p = e.path().string();
-      if (!all_files && !has_image_extension(p)) return;
-      const auto size = e.file_size(sec);
-      const auto mtime = e.last_write_time(sec);
-      if (sec) return;
-      out.push_back({p, static_cast<int64_t>(size),
-                     std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count()});
-    };
     if (fs::is_regular_file(base)) {
       consider(fs::directory_entry(base));
       continue;
     }
-    for (auto it = fs::recursive_directory_iterator(base, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-      consider(*it);
+    std::set<std::pair<dev_t, ino_t>> visited;  // folders walked, so a link loop ends
+    auto first_visit = [&](const fs::path& dir) {
+      struct stat st {};
+      return ::stat(dir.c_str(), &st) == 0 && visited.insert({st.st_dev, st.st_ino}).second;
+    };
+    std::vector<Frame> stack;
+    auto enter = [&](const fs::path& dir, const std::string& rel, std::vector<std::shared_ptr<const IgnoreFile>> ignores) {
+      if (auto f = IgnoreFile::load((dir / ".clipdexignore").string(), rel)) ignores.push_back(std::move(f));
+      stack.push_back({dir, rel, std::move(ignores)});
+    };
+    first_visit(base);
+    enter(base, "", {});
+    while (!stack.empty()) {
+      const Frame frame = std::move(stack.back());
+      stack.pop_back();
+      for (auto it = fs::directory_iterator(frame.dir, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const fs::directory_entry& e = *it;
+        const std::string name = e.path().filename().string();
+        if (!rules.include_hidden && !name.empty() && name[0] == '.') continue;
+        std::error_code sec;
+        if (e.is_symlink(sec) && !rules.follow_symlinks) continue;
+        const bool is_dir = e.is_directory(sec);
+        const std::string rel = frame.rel.empty() ? name : frame.rel + "/" + name;
+        if (excluded_by_glob(rules.excludes, rel, name)) continue;
+        bool ignored = false;
+        for (const auto& f : frame.ignores) f->apply(rel, name, is_dir, ignored);
+        if (ignored) continue;
+        if (is_dir) {
+          if (first_visit(e.path())) enter(e.path(), rel, frame.ignores);
+        } else {
+          consider(e);
+        }
+      }
+      ec.clear();
+    }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path == b.path; }), out.end());
@@ -202,7 +245,10 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   } release{lib, was_writer};
   std::vector<std::string> canon_roots;
   for (const auto& r : roots) canon_roots.push_back(fs::weakly_canonical(r).string());
-  const auto found = scan(canon_roots, options.all_files);
+  // Rules given now are stored with the library; a rerun without any applies the stored ones.
+  ScanRules rules = options.rules ? *options.rules : ScanRules::from_json(lib.setting("scan_rules"));
+  if (options.rules) lib.set_setting("scan_rules", rules.to_json());
+  const auto found = scan(canon_roots, options.all_files, rules);
   report.scanned = static_cast<int64_t>(found.size());
   lib.sync();  // load (or rebuild) before this run's changes land in the catalog
   record_roots(lib, canon_roots);

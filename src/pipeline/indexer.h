@@ -5,12 +5,14 @@
 // runs on worker threads while the model embeds the previous batch. Each batch is committed to
 // the catalog in one transaction, so a killed run loses at most one batch and a rerun finishes.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pipeline/embedder.h"
 #include "core/error.h"
 #include "pipeline/library.h"
+#include "pipeline/scan_rules.h"
 
 namespace clipdex::pipeline {
 
@@ -20,6 +22,7 @@ struct IndexOptions {
   bool progress = true;
   bool retry_failed = false;  // re-read unchanged files that failed before
   bool all_files = false;     // consider every file, not only image extensions
+  std::optional<ScanRules> rules;  // given: used and stored with the library; else the stored ones
   image::DecodeOptions decode;
   double save_every_seconds = 30;  // how often the vector index is saved during a long run
   std::string writer_name = "clipdex index";         // written into the lock for others to read
