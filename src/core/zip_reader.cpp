@@ -48,7 +48,8 @@ uint64_t find_end_of_directory(std::span<const uint8_t> b, const std::string& or
   if (b.size() < 22) throw_input("{}: too short to be a ZIP archive", origin);
   const uint64_t lowest = b.size() > 65557 ? b.size() - 65557 : 0;
   for (uint64_t p = b.size() - 22;; --p) {
-    if (b[p] == 0x50 && b[p + 1] == 0x4b && b[p + 2] == 0x05 && b[p + 3] == 0x06) return p;
+    const uint32_t sig = uint32_t{b[p]} | uint32_t{b[p + 1]} << 8 | uint32_t{b[p + 2]} << 16 | uint32_t{b[p + 3]} << 24;
+    if (sig == kEndOfDirectory) return p;
     if (p == lowest) break;
   }
   throw_input("{}: no ZIP end-of-directory record (truncated or not a ZIP archive)", origin);
