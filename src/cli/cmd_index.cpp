@@ -43,8 +43,8 @@ void add_index(CLI::App& app) {
     // Any rule option replaces the library's stored rules; none keeps them.
     if (exclude->count() + hidden->count() + links->count() > 0) o->index.rules = o->rules;
     pipeline::Library lib(o->db);
-    lib.acquire_writer("clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
-    if (!lib.is_writer()) throw pipeline::LibraryBusy(fmt::format("{} is being written by {}", o->db, lib.writer_holder()));
+    const pipeline::Library::WriterScope writer(
+        lib, "clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
     const auto emb = o->model.open_for(lib, /*remember=*/true);
     if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
       index::parse_index_type(o->index_type);  // validate
@@ -77,7 +77,7 @@ void add_index_texts(CLI::App& app) {
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
     pipeline::Library lib(o->db);
-    lib.acquire_writer("clipdex index-texts", pipeline::WriterLock::Wait::Yes);
+    const pipeline::Library::WriterScope writer(lib, "clipdex index-texts", pipeline::WriterLock::Wait::Yes);
     const auto emb = o->model.open_for(lib, /*remember=*/true);
     std::ifstream in(o->file);
     if (!in) throw IoError("cannot open '" + o->file + "'");

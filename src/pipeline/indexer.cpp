@@ -233,16 +233,7 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   IndexReport report;
   // One writer per library: a second `clipdex index` waits here (and says for whom) instead of
   // embedding everything twice and saving an index that disagrees with the catalog.
-  const bool was_writer = lib.is_writer();
-  if (!lib.acquire_writer(options.writer_name, options.wait_for_writer))
-    throw LibraryBusy(fmt::format("{} is being written by {}", lib.db_path(), lib.writer_holder()));
-  struct Release {
-    Library& lib;
-    bool keep;
-    ~Release() {
-      if (!keep) lib.release_writer();
-    }
-  } release{lib, was_writer};
+  const Library::WriterScope writer(lib, options.writer_name, options.wait_for_writer);
   std::vector<std::string> canon_roots;
   for (const auto& r : roots) canon_roots.push_back(fs::weakly_canonical(r).string());
   // Rules given now are stored with the library; a rerun without any applies the stored ones.

@@ -29,11 +29,6 @@ struct IndexOptions {
   WriterLock::Wait wait_for_writer = WriterLock::Wait::Yes;  // No: throw LibraryBusy at once
 };
 
-// Another process is writing the library (and the caller asked not to wait).
-class LibraryBusy : public Error {
- public:
-  using Error::Error;
-};
 
 struct IndexReport {
   int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;

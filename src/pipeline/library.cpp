@@ -53,6 +53,16 @@ bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {
 
 void Library::release_writer() { writer_.reset(); }
 
+Library::WriterScope::WriterScope(Library& lib, const std::string& who, WriterLock::Wait wait)
+    : lib_(lib), release_(!lib.is_writer()) {
+  if (!lib.acquire_writer(who, wait))
+    throw LibraryBusy(fmt::format("{} is being written by {}", lib.db_path(), lib.writer_holder()));
+}
+
+Library::WriterScope::~WriterScope() {
+  if (release_) lib_.release_writer();
+}
+
 index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
 
 void Library::notice(const std::string& message) const {
@@ -173,7 +183,7 @@ bool Library::apply_delta(const store::VectorDelta& d) {
 }
 
 void Library::check_count(const char* when) {
-  const auto expected = static_cast<size_t>(catalog_.stats().contents);
+  const auto expected = static_cast<size_t>(catalog_.content_count());  // runs after every batch
   const size_t actual = index_ ? index_->size() : 0;
   if (actual == expected) return;
   notice(fmt::format("the vector index held {} vectors {} where the catalog has {}; rebuilding it", actual, when,

@@ -51,6 +51,21 @@ class Library {
   bool is_writer() const { return writer_ != nullptr; }
   std::string writer_holder() const { return WriterLock::holder(lock_path()); }
 
+  // The writer lock for a scope: taken unless this Library holds it already (then it stays held
+  // after the scope); LibraryBusy ("DB is being written by pid N (...)") when another process
+  // has it and `wait` is No.
+  class WriterScope {
+   public:
+    WriterScope(Library& lib, const std::string& who, WriterLock::Wait wait);
+    ~WriterScope();
+    WriterScope(const WriterScope&) = delete;
+    WriterScope& operator=(const WriterScope&) = delete;
+
+   private:
+    Library& lib_;
+    bool release_;
+  };
+
   index::IndexType index_type() const;
   // Brings the in-memory index to the catalog's current generation (load, follow the change
   // log, or rebuild). Cheap when nothing changed. Takes mutex() itself: call without it.

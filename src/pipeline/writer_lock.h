@@ -6,7 +6,15 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
+
 namespace clipdex::pipeline {
+
+// Another process is writing the library (and the caller asked not to wait).
+class LibraryBusy : public Error {
+ public:
+  using Error::Error;
+};
 
 class WriterLock {
  public:

@@ -310,12 +310,7 @@ ApiResponse Api::index(const ApiRequest& r) {
   opt.wait_for_writer = WriterLock::Wait::No;  // a request does not wait an hour for a cron job
   opt.progress = false;
   opt.decode.max_pixels = options_.max_pixels;
-  pipeline::IndexReport rep;
-  try {
-    rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);
-  } catch (const pipeline::LibraryBusy& e) {
-    throw ApiError(409, std::string(e.what()) + "; try again later");
-  }
+  const auto rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);  // busy: 409 (server.cpp)
   return json_response({{"scanned", rep.scanned}, {"embedded", rep.embedded}, {"duplicates", rep.duplicates},
                         {"unchanged", rep.unchanged}, {"failed", rep.failed}, {"removed", rep.removed}});
 }
@@ -324,12 +319,7 @@ ApiResponse Api::remove(const ApiRequest& r) {
   require_token(r);
   const int64_t id = content_id_param(r);
   std::lock_guard lock(index_mu_);
-  if (!lib_->acquire_writer("clipdex serve", WriterLock::Wait::No))
-    throw ApiError(409, fmt::format("the library is being written by {}; try again later", lib_->writer_holder()));
-  struct Release {
-    pipeline::Library& lib;
-    ~Release() { lib.release_writer(); }
-  } release{*lib_};
+  const pipeline::Library::WriterScope writer(*lib_, "clipdex serve", WriterLock::Wait::No);  // busy: 409
   store::CatalogChange change;
   change.removed_paths = lib_->catalog().paths_of(id);
   lib_->apply(change);

@@ -269,6 +269,12 @@ void Catalog::for_each_text_embedding(const std::function<void(int64_t, std::spa
   }
 }
 
+int64_t Catalog::content_count() const {
+  Statement c(db_->handle(), "SELECT COUNT(*) FROM contents");
+  c.step();
+  return c.i64(0);
+}
+
 CatalogStats Catalog::stats() const {
   CatalogStats st;
   Statement f(db_->handle(), "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM files");

@@ -101,6 +101,7 @@ class Catalog {
   bool has_text(const std::string& text) const;
 
   CatalogStats stats() const;
+  int64_t content_count() const;  // stats().contents alone, without scanning the files
 
  private:
   void bump_generation();
