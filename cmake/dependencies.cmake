@@ -10,6 +10,13 @@ find_package(fmt REQUIRED)
 find_package(CURL REQUIRED)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 find_package(SQLite3 REQUIRED)
+# oneDNN: Debian's dnnl-config.cmake demands the OpenCL SDK (its GPU runtime), which the CPU
+# kernels never use, so the library and header are found directly.
+find_library(DNNL_LIBRARY NAMES dnnl REQUIRED)
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+add_library(DNNL::dnnl UNKNOWN IMPORTED)
+set_target_properties(DNNL::dnnl PROPERTIES IMPORTED_LOCATION "${DNNL_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${DNNL_INCLUDE_DIR}")
+find_package(OpenMP REQUIRED)
 
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 
@@ -28,6 +29,23 @@ const std::vector<std::string>& fixture_image_files() {
   static const std::vector<std::string> files = {"astronaut.png", "camera.png", "chelsea.png", "coffee.png",
                                                  "green_palette.png", "logo.png", "motorcycle_right.png", "rocket.jpg"};
   return files;
+}
+
+const std::vector<std::pair<std::string, std::string>>& fixture_image_captions() {
+  static const std::vector<std::pair<std::string, std::string>> captions = {
+      {"an astronaut in a space suit", "a woman with the american flag"}, {"a man with a camera", "a photographer"},
+      {"a cat", "a tabby cat looking up"}, {"a cup of coffee", "coffee on a saucer"}, {"a green picture", "green"},
+      {"a logo", "the scikit-image logo"}, {"a red motorcycle", "a motorbike"}, {"a rocket launch", "a rocket on a pad"}};
+  return captions;
+}
+
+void write_fixture_caption_set(const std::string& path) {
+  std::ofstream out(path);
+  const auto& files = fixture_image_files();
+  const auto& captions = fixture_image_captions();
+  for (size_t i = 0; i < files.size(); ++i)
+    for (const auto& c : {captions[i].first, captions[i].second})
+      out << nlohmann::json{{"image", files[i]}, {"caption", c}}.dump() << "\n";
 }
 
 std::string scratch_dir(const std::string& name) {

@@ -266,7 +266,7 @@ TEST(ServeCli, StopsGracefullyOnSigterm) {
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
-    execl(CLIPDEX_BINARY, "clipdex", "serve", "--port", "0", "--db", (dir + "/lib.db").c_str(), static_cast<char*>(nullptr));
+    execl(CLIPDEX_BINARY, "clipdex", "serve", "--port", "0", "--precision", "fp32", "--db", (dir + "/lib.db").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
@@ -276,6 +276,8 @@ TEST(ServeCli, StopsGracefullyOnSigterm) {
   const std::string first = line;
   const auto colon = first.rfind(':');
   const int port = std::stoi(first.substr(colon + 1));
+  ASSERT_TRUE(fgets(line, sizeof line, f));  // the kernels the model runs on, chosen for this CPU
+  EXPECT_EQ(std::string(line).rfind("clipdex: kernels fp32: ", 0), 0u) << line;
   httplib::Client c("127.0.0.1", port);
   EXPECT_EQ(c.Get("/healthz")->status, 200);
   kill(pid, SIGTERM);

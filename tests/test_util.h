@@ -10,6 +10,10 @@ std::string shared_path(const std::string& relative);
 
 // The image files in ../shared/fixtures/images (those preprocessed.safetensors covers).
 const std::vector<std::string>& fixture_image_files();
+// Two captions for each of fixture_image_files(), in the same order: a small retrieval set.
+const std::vector<std::pair<std::string, std::string>>& fixture_image_captions();
+// Writes that set as eval JSONL ({"image", "caption"} per line) to PATH.
+void write_fixture_caption_set(const std::string& path);
 
 // A fresh empty folder under the build tree, removed at exit.
 std::string scratch_dir(const std::string& name);

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "core/error.h"
+#include "kernels/cpu_features.h"
 #include "model/clip_model.h"
 #include "model/convert.h"
 #include "model/hub_fetch.h"
@@ -16,7 +18,7 @@ namespace {
 
 void add_info(CLI::App* group) {
   struct Options {
-    std::string path, arch;
+    std::string path, arch, precision;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -24,9 +26,11 @@ void add_info(CLI::App* group) {
   cmd->add_option("path", o->path, "Model folder or .safetensors file")->required();
   cmd->add_option("--arch", o->arch, "Built-in architecture instead of the model's config");
   cmd->add_flag("--json", o->json, "Print JSON");
+  add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     model::LoadOptions opt;
     opt.architecture = o->arch;
+    opt.precision = precision_from(o->precision);
     const auto m = model::Model::load(o->path, opt);
     std::string vocab;
     try {
@@ -52,6 +56,9 @@ void add_info(CLI::App* group) {
         {"config", i.config_source},
         {"model_id", m->model_id()},
         {"container", i.container},
+        {"precision", i.precision},
+        {"kernels", i.kernels},
+        {"cpu", kernels::cpu_features().model + " (" + kernels::cpu_features().summary() + ")"},
         {"vocab", vocab.empty() ? "none found (see: clipdex model fetch --help)" : vocab},
     };
     if (o->json) {

@@ -15,6 +15,20 @@ std::string env_or_empty(const char* name) {
 
 }  // namespace
 
+void add_precision_option(CLI::App* cmd, std::string& precision) {
+  cmd->add_option("--precision", precision,
+                  "Matrix products in auto (the fastest of fp32/bf16 measured on this CPU), fp32, bf16 or int8 "
+                  "(int8 embeddings are a model of their own: a library indexed in int8 is searched in int8)")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+}
+
+kernels::Precision precision_from(const std::string& option) {
+  if (option.empty()) return kernels::Precision::Auto;
+  const auto p = kernels::parse_precision(option);
+  if (!p) throw_input("--precision must be auto, fp32, bf16 or int8, not '{}'", option);
+  return *p;
+}
+
 void ModelOptions::add_to(CLI::App* cmd, bool required) {
   auto* m = cmd->add_option("--model", model, "Model: a folder (open_clip or Hugging Face layout) or a .safetensors file "
                                               "(default: $CLIPDEX_MODEL)");
@@ -25,11 +39,13 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
   cmd->add_option("--text-model", text_model,
                   "A separate text tower for --model's images, e.g. M-CLIP for queries in any language (its tokenizer "
                   "comes from its folder; widths must agree)");
+  add_precision_option(cmd, precision);
 }
 
 std::shared_ptr<pipeline::Embedder> ModelOptions::open() const {
   model::LoadOptions opt;
   opt.architecture = arch;
+  opt.precision = precision_from(precision);
   return pipeline::Embedder::open(model, vocab, opt, text_model);
 }
 
@@ -41,6 +57,9 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
   else vocab = absolute(vocab);
   if (arch.empty()) arch = lib.setting("arch");
   if (text_model.empty()) text_model = lib.setting("text_model");
+  // Only int8 is remembered: fp32 and bf16 vectors are interchangeable, int8 ones are not.
+  const bool precision_given = !precision.empty();
+  if (!precision_given && lib.setting("precision") == "int8") precision = "int8";
   else text_model = absolute(text_model);
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never
   // makes a search embed queries with another model than the one its vectors came from.
@@ -54,6 +73,7 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
     lib.set_setting("vocab", vocab);
     lib.set_setting("arch", arch);
     lib.set_setting("text_model", text_model);
+    if (precision_given) lib.set_setting("precision", precision == "int8" ? "int8" : "");
   }
   return emb;
 }

@@ -1,23 +1,56 @@
-#include <cmath>
+// Element-wise activations and the softmax row, compiled once per ISA level and chosen by the
+// loader at run time (GCC target_clones: an ifunc resolved on the CPU the program runs on),
+// so one binary runs AVX-512 on a server and SSE2 on anything older.
+#include <algorithm>
 
 #include "kernels/backend.h"
+#include "kernels/fast_math.h"
+
+#if defined(__x86_64__) && !defined(__clang__)
+#define CLIPDEX_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLIPDEX_ISA_CLONES
+#endif
 
 namespace clipdex::kernels {
+namespace {
+
+CLIPDEX_ISA_CLONES void quick_gelu(float* x, int64_t n) {  // x * sigmoid(1.702 x), OpenAI CLIP
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + fast_exp(-1.702f * x[i]));
+}
+
+CLIPDEX_ISA_CLONES void gelu(float* x, int64_t n) {  // exact-erf GELU, torch.nn.GELU()
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * 0.70710678118654752f));
+}
+
+CLIPDEX_ISA_CLONES void relu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
+}
+
+CLIPDEX_ISA_CLONES float exp_shifted_sum(float* row, int64_t n, float shift) {
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = fast_exp(row[j] - shift);
+    sum += row[j];
+  }
+  return sum;
+}
+
+}  // namespace
 
 void apply_activation(float* x, int64_t n, Activation act) {
   switch (act) {
-    case Activation::None:
-      return;
-    case Activation::QuickGelu:  // x * sigmoid(1.702 x), as OpenAI CLIP
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-1.702f * x[i]));
-      return;
-    case Activation::Gelu:  // exact erf GELU, as torch.nn.GELU()
-      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-      return;
-    case Activation::Relu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      return;
+    case Activation::None: return;
+    case Activation::QuickGelu: quick_gelu(x, n); return;
+    case Activation::Gelu: gelu(x, n); return;
+    case Activation::Relu: relu(x, n); return;
   }
+}
+
+void softmax_row(float* row, int64_t n) {
+  const float mx = *std::max_element(row, row + n);
+  const float inv = 1.0f / exp_shifted_sum(row, n, mx);
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
 }  // namespace clipdex::kernels

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/precision.h"
 #include "kernels/tensor.h"
 
 namespace clipdex::kernels {
@@ -17,6 +18,9 @@ struct LinearWeights {
   Tensor weight;  // [out, in]
   Tensor bias;    // [out] or empty
   std::shared_ptr<void> packed;
+  // Set by the loader for layers that reduced precision hurts most (patch embedding, output
+  // projections): an int8 backend runs them in fp32.
+  bool keep_precise = false;
   int64_t out() const { return weight.dim(0); }
   int64_t in() const { return weight.dim(1); }
 };
@@ -33,8 +37,12 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  virtual Precision precision() const = 0;
+  // Which kernels run the linear layers, e.g. "int8: oneDNN gemm:jit, avx512_core (7-bit activations)".
+  virtual std::string kernels() const = 0;
 
-  // Called once per layer at load; may convert the weights into the backend's layout.
+  // Called once per layer at load; may convert the weights into the backend's layout (and
+  // then drop w.weight's data, keeping its shape).
   virtual void prepare(LinearWeights& w) = 0;
 
   // y[m, out] = x[m, in] · Wᵀ + b, then the activation.
@@ -58,6 +66,16 @@ class Backend {
 
 // The portable CPU backend: OpenBLAS sgemm, fp32 everywhere.
 std::unique_ptr<Backend> make_cpu_backend();
+
+// The oneDNN backend in the given precision (not Auto); throws if this CPU cannot run it.
+std::unique_ptr<Backend> make_onednn_backend(Precision precision);
+
+// The backend for a run: Auto measures fp32 against bf16 GEMMs on this CPU once per process and
+// takes the faster; explicit precisions are honoured on any x86-64 CPU (slowly where emulated).
+std::unique_ptr<Backend> make_backend(Precision precision);
+
+// What Auto resolves to on this CPU (measured once per process).
+Precision resolve_auto_precision();
 
 // Applies an activation in place (shared by backends that run it as a separate pass).
 void apply_activation(float* x, int64_t n, Activation act);

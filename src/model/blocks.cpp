@@ -13,8 +13,9 @@ void LayerNorm::run(Backend& be, const float* x, int64_t rows, float* y) const {
 }
 
 LinearWeights load_linear(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t out, int64_t in,
-                          bool with_bias) {
+                          bool with_bias, bool keep_precise) {
   LinearWeights w;
+  w.keep_precise = keep_precise;
   w.weight = ck.take(prefix + ".weight", {out, in});
   if (with_bias) w.bias = ck.take(prefix + ".bias", {out});
   be.prepare(w);
@@ -25,6 +26,7 @@ LinearWeights load_projection(Checkpoint& ck, Backend& be, const std::string& na
   const Tensor p = ck.take(name, {in, out});
   LinearWeights w;
   w.weight = Tensor({out, in});
+  w.keep_precise = true;  // the embedding itself: reduced precision here shows in every score
   for (int64_t i = 0; i < in; ++i)
     for (int64_t o = 0; o < out; ++o) w.weight.data[o * in + i] = p.data[i * out + o];
   be.prepare(w);

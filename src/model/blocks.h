@@ -23,8 +23,9 @@ struct LayerNorm {
 };
 
 // prefix "a.b" loads "a.b.weight" [out, in] and, if with_bias, "a.b.bias" [out].
+// keep_precise: an output head or input layer that reduced-precision backends run in fp32.
 LinearWeights load_linear(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t out, int64_t in,
-                          bool with_bias = true);
+                          bool with_bias = true, bool keep_precise = false);
 
 // A bias-free projection stored canonically as [in, out] (text_projection, visual.proj),
 // loaded as a linear layer [out, in].

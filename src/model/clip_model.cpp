@@ -137,7 +137,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   std::unique_ptr<Model> m(new Model());
   m->config_ = load_config(files, ck, options, m->info_.config_source);
   if (m->config_.text_kind == TextKind::Xlmr) complete_xlmr_config(ck, fs::path(files.weights).parent_path(), m->config_);
-  m->backend_ = kernels::make_cpu_backend();
+  m->backend_ = options.portable_kernels ? kernels::make_cpu_backend() : kernels::make_backend(options.precision);
   auto& be = *m->backend_;
   const auto& cfg = m->config_;
   if (cfg.has_image) m->image_ = cfg.vision.kind == VisionKind::ViT ? load_vit(ck, be, cfg) : load_resnet(ck, be, cfg);
@@ -157,6 +157,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   info.dtype = ck.dominant_dtype();
   for (const auto& [name, t] : ck.file().tensors()) info.parameters += t.numel();
   info.weights_hash = fmt::format("{:016x}", hash_file(files.weights));
+  info.precision = kernels::to_string(m->backend_->precision());
+  info.kernels = m->backend_->kernels();
   return m;
 }
 
@@ -185,7 +187,10 @@ std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t co
   return out;
 }
 
-std::string Model::model_id() const { return config_.signature() + "/" + info_.weights_hash; }
+std::string Model::model_id() const {
+  const bool int8 = backend_->precision() == kernels::Precision::Int8;
+  return config_.signature() + "/" + info_.weights_hash + (int8 ? "+int8" : "");
+}
 
 std::string find_vocab_beside(const std::string& model_path) {
   const fs::path dir = fs::is_directory(model_path) ? fs::path(model_path) : fs::path(model_path).parent_path();

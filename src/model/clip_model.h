@@ -17,6 +17,8 @@ namespace clipdex::model {
 
 struct LoadOptions {
   std::string architecture;  // a built-in name overrides any config file (e.g. "ViT-B-32")
+  kernels::Precision precision = kernels::Precision::Auto;
+  bool portable_kernels = false;  // fp32 on OpenBLAS only (the fallback path), for comparisons
 };
 
 struct ModelInfo {
@@ -27,6 +29,8 @@ struct ModelInfo {
   std::string dtype;         // dominant storage dtype of the weights
   int64_t parameters = 0;
   std::string weights_hash;  // XXH3-64 of the weights file, hex
+  std::string precision;     // what the matrix products run in: fp32, bf16 or int8
+  std::string kernels;       // which kernels run them (library, implementation, ISA)
 };
 
 class ImageTower;
@@ -54,6 +58,8 @@ class Model {
   const image::PreprocessConfig& preprocess_config() const { return config_.preprocess; }
   const ModelInfo& info() const { return info_; }
   // Identifies architecture + weights; stored by indexes to refuse vectors from another model.
+  // fp32 and bf16 embeddings are interchangeable (cos >= 0.999, tests/test_precision.cpp);
+  // int8 ones are not, so the id of an int8 run ends in "+int8".
   std::string model_id() const;
 
  private:

@@ -25,8 +25,9 @@ struct Conv {
   LinearWeights lin;  // weight [out, k*k*in] in (ky, kx, c) order
 
   static Conv load(Checkpoint& ck, Backend& be, const std::string& conv, const std::string& bn, int64_t in,
-                   int64_t out, int64_t k, int64_t stride) {
+                   int64_t out, int64_t k, int64_t stride, bool keep_precise = false) {
     Conv cv{k, stride, in, out, {}};
+    cv.lin.keep_precise = keep_precise;
     const Tensor w = ck.take(conv + ".weight", {out, in, k, k});
     const Tensor gamma = ck.take(bn + ".weight", {out}), beta = ck.take(bn + ".bias", {out});
     const Tensor mean = ck.take(bn + ".running_mean", {out}), var = ck.take(bn + ".running_var", {out});
@@ -128,7 +129,7 @@ class ModifiedResNet final : public ImageTower {
  public:
   ModifiedResNet(Checkpoint& ck, Backend& be, const ModelConfig& cfg) : cfg_(cfg.vision), embed_dim_(cfg.embed_dim) {
     const int64_t w = cfg_.width;
-    stem_[0] = Conv::load(ck, be, "visual.conv1", "visual.bn1", 3, w / 2, 3, 2);
+    stem_[0] = Conv::load(ck, be, "visual.conv1", "visual.bn1", 3, w / 2, 3, 2, /*keep_precise=*/true);
     stem_[1] = Conv::load(ck, be, "visual.conv2", "visual.bn2", w / 2, w / 2, 3, 1);
     stem_[2] = Conv::load(ck, be, "visual.conv3", "visual.bn3", w / 2, w, 3, 1);
     int64_t inplanes = w;
@@ -153,7 +154,7 @@ class ModifiedResNet final : public ImageTower {
     std::copy(kb.data.begin(), kb.data.end(), kv_proj_.bias.data.begin());
     std::copy(vb.data.begin(), vb.data.end(), kv_proj_.bias.data.begin() + c);
     be.prepare(kv_proj_);
-    c_proj_ = load_linear(ck, be, "visual.attnpool.c_proj", embed_dim_, c);
+    c_proj_ = load_linear(ck, be, "visual.attnpool.c_proj", embed_dim_, c, true, /*keep_precise=*/true);
   }
 
   Tensor encode(Backend& be, const float* pixels, int64_t n) const override {

@@ -12,6 +12,7 @@ class VisionTransformer final : public ImageTower {
     const int64_t w = cfg_.width, p = cfg_.patch_size;
     patch_.weight = ck.take("visual.conv1.weight", {w, 3, p, p});
     patch_.weight.shape = {w, 3 * p * p};  // [out, c*kh*kw] matches the flattened patch order
+    patch_.keep_precise = true;
     be.prepare(patch_);
     class_embedding_ = ck.take("visual.class_embedding", {w});
     positional_embedding_ = ck.take("visual.positional_embedding", {cfg_.tokens(), w});

@@ -51,13 +51,13 @@ class XlmrTextTower : public TextTower {
     }
     const std::string& hp = x_.head_prefix;
     switch (x_.head) {
-      case TextHead::LinearWithBias: head_ = load_linear(ck, be, hp, embed_dim_, h); break;
-      case TextHead::Linear: head_ = load_linear(ck, be, hp, embed_dim_, h, /*with_bias=*/false); break;
+      case TextHead::LinearWithBias: head_ = load_linear(ck, be, hp, embed_dim_, h, true, true); break;
+      case TextHead::Linear: head_ = load_linear(ck, be, hp, embed_dim_, h, /*with_bias=*/false, true); break;
       case TextHead::Mlp: {
         const auto mid = ck.shape(hp + ".0.weight");
         if (mid.size() != 2) throw_input("{}: {}.0.weight is not a matrix", ck.path(), hp);
-        head_ = load_linear(ck, be, hp + ".0", mid[0], h, /*with_bias=*/false);
-        head2_ = load_linear(ck, be, hp + ".2", embed_dim_, mid[0], /*with_bias=*/false);
+        head_ = load_linear(ck, be, hp + ".0", mid[0], h, /*with_bias=*/false, /*keep_precise=*/true);
+        head2_ = load_linear(ck, be, hp + ".2", embed_dim_, mid[0], /*with_bias=*/false, /*keep_precise=*/true);
         break;
       }
     }

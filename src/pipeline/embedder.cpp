@@ -11,7 +11,9 @@ std::shared_ptr<Embedder> Embedder::open(const std::string& model_path, const st
   auto image = std::shared_ptr<const model::Model>(model::Model::load(model_path, options));
   auto text = image;
   if (!text_model_path.empty()) {
-    text = std::shared_ptr<const model::Model>(model::Model::load(text_model_path));
+    model::LoadOptions text_options;
+    text_options.precision = options.precision;
+    text = std::shared_ptr<const model::Model>(model::Model::load(text_model_path, text_options));
     if (!image->has_image_tower())
       throw_input("--model {} has no image tower to pair the text model with", model_path);
     if (text->embed_dim() != image->embed_dim())

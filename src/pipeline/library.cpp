@@ -39,9 +39,14 @@ void Library::set_setting(const std::string& key, const std::string& value) { ca
 
 void Library::check_model(const std::string& model_id, bool bind_if_empty) {
   const auto stored = catalog_.meta("model_id");
-  if (stored && *stored != model_id && catalog_.stats().contents > 0)
+  if (stored && *stored != model_id && catalog_.stats().contents > 0) {
+    const auto int8 = [](const std::string& id) { return id.find("+int8") != std::string::npos; };
+    if (int8(*stored) != int8(model_id))
+      throw_input("{} holds vectors computed in {} precision; run with --precision {}", db_path_,
+                  int8(*stored) ? "int8" : "fp32/bf16", int8(*stored) ? "int8" : "fp32");
     throw_input("{} holds vectors from model {}, not {}; use another --db or the original model", db_path_, *stored,
                 model_id);
+  }
   if (bind_if_empty && (!stored || *stored != model_id)) catalog_.set_meta("model_id", model_id);
 }
 

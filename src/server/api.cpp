@@ -343,6 +343,8 @@ ApiResponse Api::stats(const ApiRequest&) {
   const double lookups = static_cast<double>(c.hits() + c.misses());
   return json_response({{"images", st.contents}, {"files", st.files}, {"failed", st.failed}, {"texts", st.texts},
                         {"model", searcher_.embedder().model_id()},
+                        {"precision", searcher_.embedder().model().info().precision},
+                        {"kernels", searcher_.embedder().model().info().kernels},
                         {"index_type", lib_->setting("index_type", "flat")}, {"index_size", index_size},
                         {"cache", {{"entries", c.size()}, {"hits", c.hits()}, {"misses", c.misses()},
                                    {"hit_rate", lookups > 0 ? c.hits() / lookups : 0.0}}}});

@@ -1,0 +1,320 @@
+// Linear layers through oneDNN matmul in fp32, bf16 or int8; every other op from CpuOpsBackend.
+//
+// Weights are converted and reordered once at load into oneDNN's layout, split into column
+// blocks so that even a one-row text query keeps every pool thread busy. Each pool task runs
+// one (row block, column block) product with oneDNN single-threaded, then its epilogue (bias,
+// int8 rescale, activation) while the block is hot: the pool owns all parallelism, as with
+// OpenBLAS, and no OpenMP team spins beside it.
+//
+// The matmuls take the row count at execution (runtime M): one primitive per column block
+// serves batches of any size and text of any length. Measured on Skylake-SP, oneDNN 2.6.3, one
+// core: runtime-M gemm:jit in 32-row blocks ran fp32 at 130-140 GFLOP/s against 75-90 for
+// brgemm with fixed shapes and 73 for OpenBLAS.
+//
+// int8: weights symmetric per output channel (s8), activations asymmetric per row (u8 with a
+// zero point), computed fresh for every call. Without VNNI the CPU multiplies u8 x s8 pairs
+// into saturating 16-bit sums (vpmaddubsw), which silently clipped results here; activations
+// are then kept to 7 bits (0..127) so no pair can saturate.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu_features.h"
+#include "kernels/cpu_ops.h"
+
+namespace clipdex::kernels {
+namespace {
+
+using dt = dnnl::memory::data_type;
+using dims = dnnl::memory::dims;
+constexpr int64_t kRuntime = DNNL_RUNTIME_DIM_VAL;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// Each pool thread runs oneDNN single-threaded on its own stream and scratch memory.
+struct ThreadState {
+  dnnl::stream stream{cpu_engine()};
+  std::vector<uint8_t> scratchpad;
+  std::vector<int32_t> accumulators;
+  ThreadState() { omp_set_num_threads(1); }
+};
+
+ThreadState& thread_state() {
+  thread_local ThreadState state;
+  return state;
+}
+
+uint16_t to_bf16(float f) {  // round to nearest even
+  uint32_t u = std::bit_cast<uint32_t>(f);
+  u += 0x7FFF + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+dt gemm_src_type(Precision p) { return p == Precision::Int8 ? dt::u8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
+dt gemm_wei_type(Precision p) { return p == Precision::Int8 ? dt::s8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
+dt gemm_dst_type(Precision p) { return p == Precision::Int8 ? dt::s32 : dt::f32; }
+size_t src_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Precision::Bf16 ? 2 : 4; }
+
+struct ColumnBlock {
+  int64_t n0 = 0, width = 0;
+  dnnl::matmul matmul;
+  dnnl::memory weights;  // packed by oneDNN
+  dnnl::memory::desc scratch_desc;
+  std::string impl;  // oneDNN's name for the implementation it picked
+};
+
+// A linear layer as the oneDNN backend keeps it.
+struct PackedLinear {
+  Precision precision = Precision::Fp32;
+  int64_t k = 0, n = 0;
+  std::vector<ColumnBlock> blocks;
+  std::vector<float> weight_scale;  // int8: per output channel
+  std::vector<int32_t> column_sum;  // int8: Σ_k of the quantised weights, for the zero points
+};
+
+ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const void* weights_plain,
+                       int64_t weights_ld) {
+  auto& eng = cpu_engine();
+  ColumnBlock b;
+  b.n0 = n0;
+  b.width = width;
+  const dnnl::memory::desc src({kRuntime, k}, gemm_src_type(p), dims{k, 1});
+  const dnnl::memory::desc wei_any({k, width}, gemm_wei_type(p), dnnl::memory::format_tag::any);
+  const dnnl::memory::desc dst({kRuntime, width}, gemm_dst_type(p), dims{kRuntime, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei_any, dst), attr, eng);
+  b.matmul = dnnl::matmul(pd);
+  b.scratch_desc = pd.scratchpad_desc();
+  b.impl = pd.impl_info_str();
+  // The plain weights are W[n, k] row-major: as the k x width matrix oneDNN multiplies by,
+  // element (kk, j) sits at j * ld + kk.
+  const dnnl::memory::desc plain({k, width}, gemm_wei_type(p), dims{1, weights_ld});
+  dnnl::memory plain_mem(plain, eng, const_cast<void*>(weights_plain));
+  b.weights = dnnl::memory(pd.weights_desc(), eng);
+  dnnl::stream s(eng);
+  dnnl::reorder(plain_mem, b.weights).execute(s, plain_mem, b.weights);
+  s.wait();
+  return b;
+}
+
+class OnednnBackend final : public CpuOpsBackend {
+ public:
+  explicit OnednnBackend(Precision precision) : precision_(precision) {
+    const auto& cpu = cpu_features();
+    int8_levels_ = cpu.vnni ? 255 : 127;
+    // Probe once so an unsupported mode fails here, not in the middle of a model.
+    LinearWeights probe;
+    probe.weight = Tensor({16, 16});
+    prepare(probe);
+    if (!probe.packed)
+      throw_input("oneDNN cannot run {} matrix products on this CPU ({}); use --precision fp32",
+                  to_string(precision), cpu.model);
+  }
+
+  std::string name() const override { return "onednn-" + to_string(precision_); }
+  Precision precision() const override { return precision_; }
+  std::string kernels() const override {
+    const auto& cpu = cpu_features();
+    std::string s = fmt::format("{}: oneDNN matmul ({}), ISA {}", to_string(precision_), impl_, cpu.onednn_isa);
+    if (precision_ == Precision::Int8)
+      s += fmt::format(", {}-bit activations; patch embedding and projections fp32", int8_levels_ == 255 ? 8 : 7);
+    return s;
+  }
+
+  void prepare(LinearWeights& w) override {
+    const Precision p = (precision_ == Precision::Int8 && w.keep_precise) ? Precision::Fp32 : precision_;
+    auto packed = std::make_shared<PackedLinear>();
+    packed->precision = p;
+    packed->k = w.in();
+    packed->n = w.out();
+    const int64_t k = w.in(), n = w.out();
+    std::vector<uint16_t> bf16;
+    std::vector<int8_t> s8;
+    const void* plain = w.weight.ptr();
+    if (p == Precision::Bf16) {
+      bf16.resize(static_cast<size_t>(n * k));
+      for (size_t i = 0; i < bf16.size(); ++i) bf16[i] = to_bf16(w.weight.data[i]);
+      plain = bf16.data();
+    } else if (p == Precision::Int8) {
+      quantize_weights(w, *packed, s8, weight_levels_);
+      plain = s8.data();
+    }
+    // Column blocks: enough for every pool thread to take one when the input is a single row.
+    const int64_t threads = static_cast<int64_t>(ThreadPool::global().size());
+    const int64_t count = std::clamp<int64_t>(n / 64, 1, threads);
+    const int64_t width = (n + count - 1) / count;
+    try {
+      for (int64_t n0 = 0; n0 < n; n0 += width) {
+        const int64_t bw = std::min(width, n - n0);
+        const auto* base = static_cast<const uint8_t*>(plain) + n0 * k * static_cast<int64_t>(weight_bytes(p));
+        packed->blocks.push_back(make_block(p, k, n0, bw, base, k));
+      }
+    } catch (const dnnl::error&) {
+      return;  // not packed: this layer runs on the OpenBLAS fallback
+    }
+    if (impl_.empty() && p == precision_)
+      impl_ = packed->blocks[0].impl;
+    w.packed = packed;
+    w.weight.data = {};  // the packed copy replaces it; the shape stays for in() / out()
+  }
+
+  void linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
+    if (m == 0) return;
+    if (!w.packed) return blas_linear(x, m, w, y, act);
+    const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
+    // 1. The input in the GEMM's type, once for all column blocks.
+    std::vector<uint16_t> x_bf16;
+    std::vector<uint8_t> x_u8;
+    std::vector<float> row_scale;
+    std::vector<int32_t> row_zero;
+    const void* src = x;
+    if (P.precision == Precision::Bf16) {
+      x_bf16.resize(static_cast<size_t>(m * P.k));
+      ThreadPool::global().parallel_for(x_bf16.size(), [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) x_bf16[i] = to_bf16(x[i]);
+      });
+      src = x_bf16.data();
+    } else if (P.precision == Precision::Int8) {
+      quantize_rows(x, m, P.k, x_u8, row_scale, row_zero);
+      src = x_u8.data();
+    }
+    // 2. The products, one (row block, column block) per job.
+    const int64_t rows_per_job = P.precision == Precision::Int8 ? 128 : 32;
+    const int64_t row_blocks = (m + rows_per_job - 1) / rows_per_job;
+    const int64_t col_blocks = static_cast<int64_t>(P.blocks.size());
+    ThreadPool::global().parallel_for(static_cast<size_t>(row_blocks * col_blocks), [&](size_t jb, size_t je) {
+      auto& ts = thread_state();
+      for (size_t job = jb; job < je; ++job) {
+        const int64_t r0 = static_cast<int64_t>(job) / col_blocks * rows_per_job;
+        const int64_t rows = std::min(rows_per_job, m - r0);
+        const ColumnBlock& blk = P.blocks[static_cast<size_t>(job % col_blocks)];
+        run_block(ts, P, blk, static_cast<const uint8_t*>(src) + r0 * P.k * src_bytes(P.precision), rows,
+                  y + r0 * P.n + blk.n0);
+        epilogue(P, w, blk, r0, rows, row_scale, row_zero, ts.accumulators, y, act);
+      }
+    });
+  }
+
+ private:
+  static size_t weight_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Precision::Bf16 ? 2 : 4; }
+
+  // s8 weights, symmetric per output channel.
+  static void quantize_weights(const LinearWeights& w, PackedLinear& P, std::vector<int8_t>& out, float wl) {
+    const int64_t k = w.in(), n = w.out();
+    out.resize(static_cast<size_t>(n * k));
+    P.weight_scale.resize(static_cast<size_t>(n));
+    P.column_sum.resize(static_cast<size_t>(n));
+    for (int64_t o = 0; o < n; ++o) {
+      const float* row = w.weight.ptr() + o * k;
+      float amax = 0.0f;
+      for (int64_t i = 0; i < k; ++i) amax = std::max(amax, std::fabs(row[i]));
+      const float scale = amax > 0.0f ? amax / wl : 1.0f;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -wl, wl));
+        out[static_cast<size_t>(o * k + i)] = q;
+        sum += q;
+      }
+      P.weight_scale[static_cast<size_t>(o)] = scale;
+      P.column_sum[static_cast<size_t>(o)] = sum;
+    }
+  }
+
+  // u8 activations, asymmetric per row: x ≈ (q - zero) * scale, with 0 exactly representable.
+  void quantize_rows(const float* x, int64_t m, int64_t k, std::vector<uint8_t>& q, std::vector<float>& scale,
+                     std::vector<int32_t>& zero) const {
+    q.resize(static_cast<size_t>(m * k));
+    scale.resize(static_cast<size_t>(m));
+    zero.resize(static_cast<size_t>(m));
+    const float levels = static_cast<float>(int8_levels_);
+    ThreadPool::global().parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
+      for (size_t r = b; r < e; ++r) {
+        const float* xr = x + r * k;
+        float lo = 0.0f, hi = 0.0f;
+        for (int64_t i = 0; i < k; ++i) {
+          lo = std::min(lo, xr[i]);
+          hi = std::max(hi, xr[i]);
+        }
+        const float s = hi > lo ? (hi - lo) / levels : 1.0f;
+        const float z = std::clamp(std::nearbyint(-lo / s), 0.0f, levels);
+        const float inv = 1.0f / s;
+        uint8_t* qr = q.data() + r * k;
+        for (int64_t i = 0; i < k; ++i) qr[i] = static_cast<uint8_t>(std::clamp(std::nearbyint(xr[i] * inv) + z, 0.0f, levels));
+        scale[r] = s;
+        zero[r] = static_cast<int32_t>(z);
+      }
+    });
+  }
+
+  static void run_block(ThreadState& ts, const PackedLinear& P, const ColumnBlock& blk, const void* src, int64_t rows,
+                        float* y_block) {
+    auto& eng = cpu_engine();
+    const dnnl::memory src_mem(dnnl::memory::desc({rows, P.k}, gemm_src_type(P.precision), dims{P.k, 1}), eng,
+                               const_cast<void*>(src));
+    void* dst_ptr = y_block;
+    int64_t ld = P.n;
+    if (P.precision == Precision::Int8) {
+      ts.accumulators.resize(static_cast<size_t>(rows * blk.width));
+      dst_ptr = ts.accumulators.data();
+      ld = blk.width;
+    }
+    const dnnl::memory dst_mem(dnnl::memory::desc({rows, blk.width}, gemm_dst_type(P.precision), dims{ld, 1}), eng,
+                               dst_ptr);
+    ts.scratchpad.resize(std::max<size_t>(1, blk.scratch_desc.get_size()));
+    const dnnl::memory scratch(blk.scratch_desc, eng, ts.scratchpad.data());
+    blk.matmul.execute(ts.stream, {{DNNL_ARG_SRC, src_mem},
+                                   {DNNL_ARG_WEIGHTS, blk.weights},
+                                   {DNNL_ARG_DST, dst_mem},
+                                   {DNNL_ARG_SCRATCHPAD, scratch}});
+  }
+
+  // Bias, the int8 rescale and the activation on one block of y, while it is in cache.
+  static void epilogue(const PackedLinear& P, const LinearWeights& w, const ColumnBlock& blk, int64_t r0, int64_t rows,
+                       const std::vector<float>& row_scale, const std::vector<int32_t>& row_zero,
+                       const std::vector<int32_t>& acc, float* y, Activation act) {
+    const float* bias = w.bias.empty() ? nullptr : w.bias.ptr() + blk.n0;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yr = y + (r0 + r) * P.n + blk.n0;
+      if (P.precision == Precision::Int8) {
+        const int32_t* ar = acc.data() + r * blk.width;
+        const float xs = row_scale[static_cast<size_t>(r0 + r)];
+        const int32_t zero = row_zero[static_cast<size_t>(r0 + r)];
+        const float* ws = P.weight_scale.data() + blk.n0;
+        const int32_t* cs = P.column_sum.data() + blk.n0;
+        for (int64_t j = 0; j < blk.width; ++j)
+          yr[j] = static_cast<float>(ar[j] - zero * cs[j]) * (xs * ws[j]) + (bias ? bias[j] : 0.0f);
+      } else if (bias) {
+        for (int64_t j = 0; j < blk.width; ++j) yr[j] += bias[j];
+      }
+      apply_activation(yr, blk.width, act);
+    }
+  }
+
+  Precision precision_;
+  int int8_levels_ = 255;
+  float weight_levels_ = 127.0f;
+  std::string impl_;  // oneDNN's implementation name for this precision's matmuls
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_onednn_backend(Precision precision) {
+  if (precision == Precision::Auto) throw Error("make_onednn_backend needs a resolved precision");
+  return std::make_unique<OnednnBackend>(precision);
+}
+
+}  // namespace clipdex::kernels

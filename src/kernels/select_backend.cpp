@@ -1,0 +1,67 @@
+// Which backend a run gets. Auto is decided by measurement on the CPU at hand: bf16 GEMMs are
+// 7x fp32 on AMX but ran slower than fp32 on AVX512_BF16 without AMX (oneDNN 2.6.3), so the
+// two are timed on a layer of ViT-B's shape and the faster kept. Without native bf16 the
+// emulated path is never faster (measured 3.4x slower on Skylake-SP), so it is not timed.
+// int8 is never chosen implicitly: it changes the embeddings enough that a library records it
+// (see docs/PRECISION.md).
+#include <chrono>
+#include <mutex>
+#include <random>
+
+#include "kernels/backend.h"
+#include "kernels/cpu_features.h"
+
+namespace clipdex::kernels {
+namespace {
+
+double seconds_per_linear(Backend& be) {
+  constexpr int64_t kRows = 256, kWidth = 768;
+  LinearWeights w;
+  w.weight = Tensor({kWidth, kWidth});
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  for (auto& v : w.weight.data) v = dist(rng);
+  be.prepare(w);
+  std::vector<float> x(kRows * kWidth, 0.5f), y(kRows * kWidth);
+  be.linear(x.data(), kRows, w, y.data());  // warm-up: JIT, caches
+  double best = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    be.linear(x.data(), kRows, w, y.data());
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+Precision measure_auto() {
+  if (!cpu_features().avx512_bf16) return Precision::Fp32;
+  try {
+    const auto fp32 = make_onednn_backend(Precision::Fp32);
+    const auto bf16 = make_onednn_backend(Precision::Bf16);
+    // bf16 costs a little agreement (cos >= 0.999): take it only for a clear gain.
+    return seconds_per_linear(*bf16) < 0.8 * seconds_per_linear(*fp32) ? Precision::Bf16 : Precision::Fp32;
+  } catch (const std::exception&) {
+    return Precision::Fp32;
+  }
+}
+
+}  // namespace
+
+Precision resolve_auto_precision() {
+  static std::once_flag once;
+  static Precision chosen = Precision::Fp32;
+  std::call_once(once, [] { chosen = measure_auto(); });
+  return chosen;
+}
+
+std::unique_ptr<Backend> make_backend(Precision precision) {
+  if (precision == Precision::Auto) precision = resolve_auto_precision();
+  try {
+    return make_onednn_backend(precision);
+  } catch (const std::exception&) {
+    if (precision != Precision::Fp32) throw;
+    return make_cpu_backend();  // no oneDNN kernels at all: the portable path
+  }
+}
+
+}  // namespace clipdex::kernels

@@ -1,0 +1,263 @@
+// The reduced-precision kernels and their run-time choice: every backend against the portable
+// OpenBLAS path on random layers (shapes with ragged blocks), every precision against the
+// reference implementation's goldens on the fixture models, retrieval on the fixture eval set,
+// and what a library remembers. Passes on any x86-64 CPU: modes the CPU lacks natively run
+// emulated in oneDNN, and the test says which path it checked.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/safetensors.h"
+#include "kernels/backend.h"
+#include "kernels/cpu_features.h"
+#include "kernels/fast_math.h"
+#include "model/clip_model.h"
+#include "test_util.h"
+
+using namespace clipdex;
+using kernels::Activation;
+using kernels::Precision;
+
+namespace {
+
+double cosine(const float* a, const float* b, int64_t d) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < d; ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b, int64_t d) {
+  double worst = 1.0;
+  for (size_t r = 0; r < a.size() / d; ++r) worst = std::min(worst, cosine(&a[r * d], &b[r * d], d));
+  return worst;
+}
+
+kernels::LinearWeights random_layer(int64_t out, int64_t in, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f / std::sqrt(static_cast<float>(in)));
+  kernels::LinearWeights w;
+  w.weight = kernels::Tensor({out, in});
+  w.bias = kernels::Tensor({out});
+  for (auto& v : w.weight.data) v = dist(rng);
+  for (auto& v : w.bias.data) v = dist(rng);
+  return w;
+}
+
+// The minimum agreement each precision promises (docs/PRECISION.md).
+double required_cosine(Precision p) { return p == Precision::Fp32 ? 0.99999 : p == Precision::Bf16 ? 0.999 : 0.99; }
+
+}  // namespace
+
+TEST(FastMath, ExpAndErfMatchLibm) {
+  double exp_err = 0, erf_err = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.0137f)
+    exp_err = std::max(exp_err, std::abs(kernels::fast_exp(x) - std::exp(double(x))) / std::exp(double(x)));
+  for (float x = -8.0f; x < 8.0f; x += 0.00113f)
+    erf_err = std::max(erf_err, std::abs(kernels::fast_erf(x) - std::erf(double(x))));
+  EXPECT_LT(exp_err, 5e-7);
+  EXPECT_LT(erf_err, 1e-6);
+  EXPECT_EQ(kernels::fast_exp(-1000.0f) > 0.0f, true);  // saturates instead of going to 0 / denormal
+  EXPECT_TRUE(std::isfinite(kernels::fast_exp(1000.0f)));
+}
+
+TEST(FastMath, ActivationsMatchTheirDefinitions) {
+  std::vector<float> x;
+  for (float v = -12.0f; v < 12.0f; v += 0.01f) x.push_back(v);
+  for (auto act : {Activation::Gelu, Activation::QuickGelu, Activation::Relu}) {
+    auto y = x;
+    kernels::apply_activation(y.data(), static_cast<int64_t>(y.size()), act);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double want = act == Activation::Gelu        ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))
+                          : act == Activation::QuickGelu ? v / (1 + std::exp(-1.702 * v))
+                                                         : std::max(v, 0.0);
+      ASSERT_NEAR(y[i], want, 2e-6 * std::max(1.0, std::abs(want))) << int(act) << " at " << v;
+    }
+  }
+}
+
+// Every precision's linear layer against the portable fp32 path, for row counts that hit the
+// single-row, partial-block and many-block cases, with and without bias and activation.
+TEST(PrecisionKernels, LinearAgreesWithThePortablePath) {
+  const auto portable = kernels::make_cpu_backend();
+  std::cout << "[ cpu ] " << kernels::cpu_features().model << " (" << kernels::cpu_features().summary()
+            << "), oneDNN ISA " << kernels::cpu_features().onednn_isa << "\n";
+  for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    const auto be = kernels::make_onednn_backend(p);
+    std::cout << "[ kernels ] " << be->kernels() << "\n";
+    for (auto [out, in] : {std::pair<int64_t, int64_t>{200, 130}, {64, 64}, {1536, 512}}) {
+      auto reference = random_layer(out, in, 11);
+      auto layer = random_layer(out, in, 11);
+      be->prepare(layer);
+      for (int64_t m : {1, 7, 33, 257}) {
+        std::mt19937 rng(static_cast<uint32_t>(m));
+        std::normal_distribution<float> dist(0.0f, 1.0f);
+        std::vector<float> x(static_cast<size_t>(m * in));
+        for (auto& v : x) v = dist(rng);
+        for (auto act : {Activation::None, Activation::Gelu}) {
+          std::vector<float> want(static_cast<size_t>(m * out)), got(want.size(), -1.0f);
+          portable->linear(x.data(), m, reference, want.data(), act);
+          be->linear(x.data(), m, layer, got.data(), act);
+          EXPECT_GE(min_row_cosine(got, want, out), required_cosine(p))
+              << to_string(p) << " " << out << "x" << in << " m=" << m << " act=" << int(act);
+        }
+      }
+    }
+  }
+}
+
+TEST(PrecisionKernels, AutoPicksAMeasuredModeAndNeverInt8) {
+  const Precision p = kernels::resolve_auto_precision();
+  EXPECT_TRUE(p == Precision::Fp32 || p == Precision::Bf16);
+  // Without native bf16 the emulated path is slower than fp32 (measured), so it is not even timed.
+  if (!kernels::cpu_features().avx512_bf16) {
+    EXPECT_EQ(p, Precision::Fp32);
+  }
+  std::cout << "[ auto ] " << to_string(p) << " on " << kernels::cpu_features().summary() << "\n";
+}
+
+// Each precision against the reference implementation's float64 goldens.
+TEST(PrecisionParity, EveryModeAgreesWithTheReferenceOnTheFixtureModels) {
+  for (const std::string name : {"vit-tiny", "vit-b32-1layer-f16", "rn-tiny"}) {
+    const auto golden = SafeTensors::open(test::shared_path("fixtures/models/" + name + "/golden.safetensors"));
+    const auto pixels = golden.get("random_pixels").to_f32();
+    const auto ids = golden.get("text_ids").to_i32();
+    const auto want_img = golden.get("random_pixels_embeds").to_f32();
+    const auto want_txt = golden.get("text_embeds").to_f32();
+    for (bool portable : {true, false}) {
+      for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+        if (portable && p != Precision::Fp32) continue;
+        model::LoadOptions opt;
+        opt.precision = p;
+        opt.portable_kernels = portable;
+        const auto m = model::Model::load(test::shared_path("fixtures/models/" + name), opt);
+        const int64_t d = m->embed_dim();
+        const double img = min_row_cosine(m->encode_images(pixels.data(), 3), want_img, d);
+        const double txt = min_row_cosine(m->encode_texts(ids.data(), 6, 77), want_txt, d);
+        std::cout << "[ agreement ] " << name << " " << m->info().kernels << (portable ? " (portable)" : "")
+                  << ": min cos image " << img << ", text " << txt << "\n";
+        EXPECT_GE(img, required_cosine(p)) << name << " " << to_string(p);
+        EXPECT_GE(txt, required_cosine(p)) << name << " " << to_string(p);
+      }
+    }
+  }
+}
+
+TEST(PrecisionParity, ModelIdSeparatesInt8Only) {
+  const std::string path = test::shared_path("fixtures/models/vit-tiny");
+  auto load = [&](Precision p) {
+    model::LoadOptions opt;
+    opt.precision = p;
+    return model::Model::load(path, opt)->model_id();
+  };
+  EXPECT_EQ(load(Precision::Fp32), load(Precision::Bf16));
+  EXPECT_EQ(load(Precision::Int8), load(Precision::Fp32) + "+int8");
+}
+
+// Retrieval, not only cosine: Recall@K from `clipdex eval` on the fixture eval set within one
+// point of fp32. The fixture models have random weights, so some captions' scores tie to within
+// the reduced mode's error, and a decision may flip only there. Each such near-tie (scores from
+// `clipdex embed` in both modes) widens the allowance by one caption, so a flip of a clear
+// decision fails the test.
+TEST(PrecisionCli, RecallOnTheFixtureEvalSetMatchesFp32) {
+  const std::string dir = test::scratch_dir("precision-eval");
+  test::write_fixture_caption_set(dir + "/c.jsonl");
+  const std::string images = test::shared_path("fixtures/images");
+  const std::string model = test::shared_path("fixtures/models/vit-tiny/hf");
+  const auto& files = test::fixture_image_files();
+  const auto& captions = test::fixture_image_captions();
+  std::string embed_in;
+  for (const auto& f : files) embed_in += nlohmann::json{{"image", images + "/" + f}}.dump() + "\n";
+  std::vector<std::string> texts;
+  for (const auto& [a, b] : captions)
+    for (const auto& c : {a, b}) {
+      embed_in += nlohmann::json{{"text", c}}.dump() + "\n";
+      texts.push_back(c);
+    }
+  // Unit embeddings per mode from `clipdex embed`: rows are the images, then the captions.
+  auto embed = [&](const std::string& p) {
+    const auto e = test::run_cli("embed --normalize --precision " + p + " --model " + model, embed_in);
+    EXPECT_EQ(e.exit_code, 0);
+    std::vector<std::vector<float>> v;
+    std::istringstream lines(e.out);
+    for (std::string line; std::getline(lines, line);)
+      v.push_back(nlohmann::json::parse(line)["embedding"].get<std::vector<float>>());
+    return v;
+  };
+  const size_t n_img = files.size(), n_cap = texts.size();
+  auto scores = [&](const std::vector<std::vector<float>>& v) {  // [caption][image]
+    std::vector<std::vector<double>> s(n_cap, std::vector<double>(n_img));
+    for (size_t c = 0; c < n_cap; ++c)
+      for (size_t i = 0; i < n_img; ++i) s[c][i] = cosine(v[n_img + c].data(), v[i].data(), int64_t(v[i].size()));
+    return s;
+  };
+  const auto v = embed("fp32");
+  ASSERT_EQ(v.size(), n_img + n_cap);
+  const auto s32 = scores(v);
+
+  std::map<std::string, nlohmann::json> result;
+  for (const std::string p : {"fp32", "bf16", "int8"}) {
+    const auto r = test::run_cli("eval retrieval --json --precision " + p + " --model " + model + " --captions " + dir +
+                                 "/c.jsonl --images " + images);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    result[p] = nlohmann::json::parse(r.out);
+  }
+  for (const std::string p : {"bf16", "int8"}) {
+    // A decision can flip only where two fp32 scores are closer than the mode moved them.
+    const auto sp = scores(embed(p));
+    double moved = 0;
+    for (size_t c = 0; c < n_cap; ++c)
+      for (size_t i = 0; i < n_img; ++i) moved = std::max(moved, std::abs(sp[c][i] - s32[c][i]));
+    for (int k : {1, 5}) {
+      // text → image: caption c finds image c/2 in its top k unless k others outscore it.
+      size_t near_ties = 0;
+      for (size_t c = 0; c < n_cap; ++c) {
+        std::vector<double> others;
+        for (size_t i = 0; i < n_img; ++i)
+          if (i != c / 2) others.push_back(s32[c][i]);
+        std::sort(others.rbegin(), others.rend());
+        if (std::abs(s32[c][c / 2] - others[static_cast<size_t>(k - 1)]) < 2 * moved) ++near_ties;
+      }
+      const std::string ks = std::to_string(k);
+      const double got = result[p]["text_to_image"]["recall"][ks].get<double>();
+      const double want = result["fp32"]["text_to_image"]["recall"][ks].get<double>();
+      std::cout << "[ recall ] " << p << " text->image R@" << k << " " << got << " (fp32 " << want << "; scores moved <= " << moved
+                << ", " << near_ties << " of " << n_cap << " captions within twice that)\n";
+      EXPECT_LE(std::abs(got - want), std::max(1.0, 100.0 * double(near_ties) / double(n_cap)) + 1e-9)
+          << p << " R@" << k;
+    }
+  }
+}
+
+// A library indexed in int8 is searched in int8 unless told otherwise, and refuses fp32 vectors
+// with a message that names the fix.
+TEST(PrecisionCli, LibraryRemembersInt8AndRefusesMixing) {
+  const std::string dir = test::scratch_dir("precision-lib");
+  const std::string db = dir + "/lib.db";
+  const std::string model = test::shared_path("fixtures/models/vit-tiny/hf");
+  const std::string images = test::shared_path("fixtures/images");
+  ASSERT_EQ(test::run_cli("index " + images + " --quiet --precision int8 --db " + db + " --model " + model).exit_code, 0);
+  const auto plain = test::run_cli("search \"a cat\" --json --db " + db);
+  EXPECT_EQ(plain.exit_code, 0) << plain.out;
+  const auto fp32 = test::run_cli("search \"a cat\" --precision fp32 --db " + db);
+  EXPECT_EQ(fp32.exit_code, 2);
+  const auto more = test::run_cli("index " + images + " --quiet --precision fp32 --db " + db);
+  EXPECT_EQ(more.exit_code, 2);
+  const auto info = test::run_cli("model info --json --precision int8 " + model);
+  ASSERT_EQ(info.exit_code, 0);
+  const auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["precision"], "int8");
+  EXPECT_NE(j["kernels"].get<std::string>().find("int8"), std::string::npos);
+}
