@@ -3,6 +3,7 @@
 // inputs for agreement checks. Prints one JSON object.
 //   build/bench/model_bench --model DIR --vocab VOCAB [--batches 1,8,32] [--seconds 3]
 //                           [--inputs in.safetensors --outputs out.safetensors] [--load-only 1]
+//                           [--precision auto|fp32|bf16|int8] [--portable 1]   (threads: one per core)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   std::string model, vocab, inputs, outputs, batches = "1,8,32", caption = "a photo of a cat";
   double seconds = 3;
   bool load_only = false;
+  std::string precision = "auto";
+  bool portable = false;  // the OpenBLAS fp32 fallback, as a baseline
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--model") model = argv[i + 1];
@@ -49,14 +52,25 @@ int main(int argc, char** argv) {
     else if (a == "--outputs") outputs = argv[i + 1];
     else if (a == "--caption") caption = argv[i + 1];
     else if (a == "--load-only") load_only = std::string(argv[i + 1]) == "1";
+    else if (a == "--precision") precision = argv[i + 1];
+    else if (a == "--portable") portable = std::string(argv[i + 1]) == "1";
   }
+  model::LoadOptions options;
+  const auto p = kernels::parse_precision(precision);
+  if (!p) {
+    std::fprintf(stderr, "--precision: auto, fp32, bf16 or int8\n");
+    return 2;
+  }
+  options.precision = *p;
+  options.portable_kernels = portable;
   nlohmann::ordered_json out;
-  out["engine"] = "clipdex";
   auto t0 = Clock::now();
-  const auto emb = pipeline::Embedder::open(model, vocab);
+  const auto emb = pipeline::Embedder::open(model, vocab, options);
   out["load_seconds"] = since(t0);
   const auto& m = emb->model();
   const int64_t S = m.preprocess_config().size;
+  out["engine"] = "clipdex:" + m.info().precision + (portable ? "-portable" : "");
+  out["kernels"] = m.info().kernels;
   out["model"] = m.model_id();
   out["container"] = m.info().container;
   if (load_only) {

@@ -3,7 +3,9 @@
 #include <webp/encode.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -223,4 +225,61 @@ TEST(PreprocessCli, WritesPixelsTensor) {
   EXPECT_EQ(st.get("pixels").shape, (std::vector<int64_t>{3, 160, 160}));
   auto bad = test::run_cli("preprocess /nonexistent.png --out " + out);
   EXPECT_NE(bad.exit_code, 0);
+}
+
+// Reduced-scale JPEG decode picks PIL's draft scale (the largest of 8, 4, 2 that keeps both sides
+// at least the target), reports the stored size, and leaves images too small to reduce untouched.
+TEST(Decode, ReducedJpegDecodeUsesPilsDraftScale) {
+  struct Case {
+    int w, h, want_w, want_h;
+  };
+  for (const Case c : {Case{4000, 3000, 500, 375}, Case{1000, 900, 250, 225}, Case{640, 480, 320, 240},
+                       Case{447, 600, 447, 600}, Case{300, 200, 300, 200}}) {
+    const auto jpg = encode_jpeg(gradient_rgb(c.w, c.h), 90);
+    DecodeOptions reduced;
+    reduced.reduce_to = 224;
+    SourceSize size;
+    const Image small = decode_image(jpg, reduced, "test", &size);
+    EXPECT_EQ(small.width, c.want_w) << c.w << "x" << c.h;
+    EXPECT_EQ(small.height, c.want_h) << c.w << "x" << c.h;
+    EXPECT_EQ(size.width, c.w);
+    EXPECT_EQ(size.height, c.h);
+    if (c.want_w == c.w) {
+      EXPECT_EQ(small.pixels, decode_image(jpg).pixels);  // nothing to reduce: bit-identical
+    }
+  }
+  // The stored size follows the EXIF orientation; the pixels turn with it.
+  const auto turned = encode_jpeg_with_orientation(gradient_rgb(1000, 600), 6);
+  DecodeOptions reduced;
+  reduced.reduce_to = 224;
+  SourceSize size;
+  const Image im = decode_image(turned, reduced, "test", &size);
+  EXPECT_EQ(size.width, 600);
+  EXPECT_EQ(size.height, 1000);
+  EXPECT_EQ(im.width, 300);
+  EXPECT_EQ(im.height, 500);
+}
+
+// On the repository's sample photographs (real, 512x512 JPEG), what the model sees after a
+// half-scale DCT decode stays close to the exact path's pixels.
+TEST(Preprocess, ReducedDecodeStaysCloseToExactOnPhotographs) {
+  const auto samples = std::filesystem::path(CLIPDEX_SOURCE_DIR) / "samples";
+  int checked = 0;
+  PreprocessConfig cfg;
+  DecodeOptions reduced;
+  reduced.reduce_to = cfg.size;
+  for (const auto& entry : std::filesystem::directory_iterator(samples)) {
+    if (entry.path().extension() != ".jpg") continue;
+    const auto exact = preprocess(decode_image_file(entry.path().string()), cfg);
+    const auto fast = preprocess(decode_image_file(entry.path().string(), reduced), cfg);
+    ASSERT_EQ(exact.size(), fast.size());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      num += (double(exact[i]) - fast[i]) * (double(exact[i]) - fast[i]);
+      den += double(exact[i]) * exact[i];
+    }
+    EXPECT_LT(std::sqrt(num / den), 0.1) << entry.path();  // normalised pixels, relative RMS
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
 }

@@ -16,13 +16,13 @@ def cos(a, b):
 def main():
     work, threads = sys.argv[1], sys.argv[2]
     rows = [json.loads(l) for l in open(f"{work}/results.jsonl")]
-    ref = load_file(f"{work}/torch.safetensors")
-    peers = [r for r in rows if r["engine"] != "clipdex"]
+    ref = load_file(f"{work}/torch:fp32.safetensors")
+    peers = [r for r in rows if not r["engine"].startswith("clipdex")]
     batches = list(rows[0]["images_per_second"].keys())
     best_img = {b: max(p["images_per_second"][b] for p in peers) for b in batches}
     best_lat = min(p["text_latency_ms"]["p50"] for p in peers)
     best_load = min(p["load_seconds"] for p in peers)
-    print(f"threads: {threads}\n")
+    print(f"threads: {threads}; CPU: {open(f'{work}/cpu.txt').read().strip()}\n")
     head = "| engine | " + " | ".join(f"images/s b{b}" for b in batches) + \
            " | text p50 ms | text p99 ms | load s | peak RSS MB | min cosine vs torch (image / text) |"
     print(head)
@@ -35,7 +35,10 @@ def main():
                   f"{r['load_seconds']:.2f} ({r['load_seconds'] / best_load:.2f}x)", f"{r['peak_rss_mb']:.0f}",
                   f"{cos(e['image_embeds'], ref['image_embeds']):.7f} / {cos(e['text_embeds'], ref['text_embeds']):.7f}"]
         print(f"| {r['engine']} | " + " | ".join(cells) + " |")
-    print("\nRatios are to the best peer (PyTorch, ONNX Runtime, OpenVINO) in the same run.")
+    print("\nRatios are to the best peer mode (PyTorch, ONNX Runtime, OpenVINO, any precision) in the same run.")
+    for r in rows:
+        if r.get("kernels"):
+            print(f"- {r['engine']}: {r['kernels']}")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ void register_classify(CLI::App& app) {
     int failures = 0;
     for (const auto& path : o->images) {
       try {
-        const auto px = image::preprocess(image::decode_image_file(path), emb->model().preprocess_config());
+        const auto px = image::preprocess(image::decode_image_file(path, emb->decode_options()), emb->model().preprocess_config());
         const auto v = emb->embed_pixels(px.data(), 1, /*normalize=*/true);
         const auto preds = clf.classify(v, o->top);
         if (o->json) {

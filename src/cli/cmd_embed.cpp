@@ -41,7 +41,7 @@ void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool norm
       } else if (p.is_image) {
         if (!emb.model().has_image_tower())
           throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
-        const auto px = image::preprocess(image::decode_image_file(p.value), cfg);
+        const auto px = image::preprocess(image::decode_image_file(p.value, emb.decode_options()), cfg);
         pixels.insert(pixels.end(), px.begin(), px.end());
         image_rows.push_back(i);
       }

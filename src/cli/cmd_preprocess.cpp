@@ -13,7 +13,7 @@ void register_preprocess(CLI::App& app) {
   struct Options {
     std::string image, out, interpolation = "bicubic", resize_mode = "shortest";
     int size = 224;
-    bool no_exif = false;
+    bool no_exif = false, reduced = false;
     uint64_t max_pixels = 100'000'000;
   };
   auto o = std::make_shared<Options>();
@@ -25,10 +25,13 @@ void register_preprocess(CLI::App& app) {
   cmd->add_option("--resize-mode", o->resize_mode, "shortest or squash")->capture_default_str();
   cmd->add_option("--max-pixels", o->max_pixels, "Refuse larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply the EXIF orientation tag");
+  cmd->add_flag("--reduced-decode", o->reduced, "Decode large JPEGs at a reduced DCT scale first, as index and search do "
+                                                "by default (without it: exact, PIL's pixels)");
   cmd->callback([o] {
     image::DecodeOptions dopt;
     dopt.max_pixels = o->max_pixels;
     dopt.apply_exif_orientation = !o->no_exif;
+    if (o->reduced) dopt.reduce_to = o->size;
     image::PreprocessConfig cfg;
     cfg.size = o->size;
     cfg.interpolation = image::parse_filter(o->interpolation);

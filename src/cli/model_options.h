@@ -16,6 +16,7 @@ struct ModelOptions {
   std::string arch;
   std::string text_model;  // a separate text tower (M-CLIP) for the model's images
   std::string precision;   // auto | fp32 | bf16 | int8 ("" = the library's, else auto)
+  bool exact_decode = false;
 
   void add_to(CLI::App* cmd, bool required = true);
   std::shared_ptr<pipeline::Embedder> open() const;

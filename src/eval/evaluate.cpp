@@ -39,6 +39,7 @@ std::vector<float> embed_image_files(const pipeline::Embedder& embedder, const s
   std::vector<float> out(paths.size() * d);
   pipeline::LoaderOptions opt;
   opt.threads = threads;
+  opt.decode = embedder.decode_options();
   pipeline::load_images(paths, embedder.model().preprocess_config(), opt, [&](std::vector<pipeline::LoadedImage>& batch) {
     std::vector<float> pixels;
     for (const auto& im : batch) {

@@ -33,7 +33,8 @@ void check_dimensions(uint64_t width, uint64_t height, const DecodeOptions& opt,
 }
 }  // namespace detail
 
-Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options, const std::string& name) {
+Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options, const std::string& name,
+                   SourceSize* source) {
   if (bytes.empty()) throw_input("{}: file is empty", name);
   const std::string format = detect_format(bytes);
   detail::Decoded d;
@@ -43,15 +44,21 @@ Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options,
   else if (format == "gif") d = detail::decode_gif(bytes, options, name);
   else if (format == "bmp") d = detail::decode_bmp(bytes, options, name);
   else throw_input("{}: not a supported image (JPEG, PNG, WebP, GIF or BMP)", name);
-  if (options.apply_exif_orientation && d.exif_orientation > 1 && d.exif_orientation <= 8)
-    return detail::apply_orientation(d.image, d.exif_orientation);
+  const bool oriented = options.apply_exif_orientation && d.exif_orientation > 1 && d.exif_orientation <= 8;
+  if (source) {
+    const int w = d.source_width ? d.source_width : d.image.width;
+    const int h = d.source_height ? d.source_height : d.image.height;
+    const bool swapped = oriented && d.exif_orientation >= 5;  // orientations 5-8 turn by 90 degrees
+    *source = {swapped ? h : w, swapped ? w : h};
+  }
+  if (oriented) return detail::apply_orientation(d.image, d.exif_orientation);
   return std::move(d.image);
 }
 
-Image decode_image_file(const std::string& path, const DecodeOptions& options) {
+Image decode_image_file(const std::string& path, const DecodeOptions& options, SourceSize* source) {
   // Read, not mapped: a file truncated by another process while mapped would raise SIGBUS.
   const std::string bytes = read_file(path);
-  return decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options, path);
+  return decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options, path, source);
 }
 
 }  // namespace clipdex::image

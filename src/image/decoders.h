@@ -11,6 +11,7 @@ namespace clipdex::image::detail {
 struct Decoded {
   Image image;
   int exif_orientation = 1;
+  int source_width = 0, source_height = 0;  // the stored size, when image was decoded smaller
 };
 
 Decoded decode_jpeg(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name);

@@ -5,12 +5,8 @@
 
 #include "kernels/backend.h"
 #include "kernels/fast_math.h"
+#include "kernels/isa_clones.h"
 
-#if defined(__x86_64__) && !defined(__clang__)
-#define CLIPDEX_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLIPDEX_ISA_CLONES
-#endif
 
 namespace clipdex::kernels {
 namespace {

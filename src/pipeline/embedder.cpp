@@ -46,6 +46,11 @@ std::vector<float> Embedder::embed_pixels(const float* pixels, size_t n, bool no
   return out;
 }
 
+image::DecodeOptions Embedder::decode_options(image::DecodeOptions base) const {
+  base.reduce_to = exact_decode_ ? 0 : image_model_->preprocess_config().size;
+  return base;
+}
+
 void normalize_rows(std::vector<float>& v, size_t dim) {
   for (size_t r = 0; r + dim <= v.size(); r += dim) {
     double n = 0;

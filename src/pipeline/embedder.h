@@ -37,9 +37,16 @@ class Embedder {
   // [n, dim] image embeddings from preprocessed pixels [n, 3, S, S].
   std::vector<float> embed_pixels(const float* pixels, size_t n, bool normalize) const;
 
+  // How image files are decoded for this model: by default large JPEGs decode at a reduced DCT
+  // scale that still covers the model's input size; exact decodes every pixel (PIL parity).
+  void set_exact_decode(bool exact) { exact_decode_ = exact; }
+  bool exact_decode() const { return exact_decode_; }
+  image::DecodeOptions decode_options(image::DecodeOptions base = {}) const;
+
  private:
   std::shared_ptr<const model::Model> image_model_, text_model_;
   std::shared_ptr<const TextInput> text_input_;
+  bool exact_decode_ = false;
 };
 
 // Scales each row of [n, dim] to unit length (rows of zeros stay zero).

@@ -12,9 +12,10 @@ void load_images(const std::vector<std::string>& paths, const image::PreprocessC
         LoadedImage item;
         item.index = i;
         try {
-          const image::Image im = image::decode_image_file(paths[i], options.decode);
-          item.width = im.width;
-          item.height = im.height;
+          image::SourceSize size;
+          const image::Image im = image::decode_image_file(paths[i], options.decode, &size);
+          item.width = size.width;
+          item.height = size.height;
           item.pixels = image::preprocess(im, cfg);
         } catch (const std::exception& e) {
           item.error = e.what();

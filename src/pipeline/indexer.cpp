@@ -270,6 +270,7 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   std::mutex claim_mu;
   std::unordered_set<std::string> claimed;
   const auto& cfg = embedder.model().preprocess_config();
+  const auto decode = embedder.decode_options(options.decode);
   Progress progress("indexing", static_cast<int64_t>(todo.size()), options.progress && !todo.empty());
   auto last_save = std::chrono::steady_clock::now();
   parallel_batches<Item>(
@@ -285,10 +286,11 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
             it.duplicate = !claimed.insert(it.hash).second || lib.catalog().content_by_hash(it.hash).has_value();
           }
           if (!it.duplicate) {
-            const auto im = image::decode_image(
-                {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, options.decode, it.file.path);
-            it.width = im.width;
-            it.height = im.height;
+            image::SourceSize size;
+            const auto im = image::decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+                                                decode, it.file.path, &size);
+            it.width = size.width;
+            it.height = size.height;
             it.pixels = image::preprocess(im, cfg);
           }
         } catch (const std::exception& e) {

@@ -35,7 +35,7 @@ std::vector<float> Searcher::text_embedding(const std::string& text) {
 }
 
 std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
-  const auto pixels = image::preprocess(image::decode_image(bytes, decode_, "query image"), embedder_->model().preprocess_config());
+  const auto pixels = image::preprocess(image::decode_image(bytes, embedder_->decode_options(decode_), "query image"), embedder_->model().preprocess_config());
   return embedder_->embed_pixels(pixels.data(), 1, /*normalize=*/true);
 }
 

@@ -263,6 +263,7 @@ ApiResponse Api::thumb(const ApiRequest& r) {
     const auto lease = pixels_.reserve_for(encoded, options_.max_pixels);
     image::DecodeOptions d;
     d.max_pixels = options_.max_pixels;
+    d.reduce_to = size;  // a thumbnail never needs more pixels (PIL's thumbnail() drafts too)
     const auto jpg = image::encode_jpeg(image::thumbnail(image::decode_image(encoded, d, fmt::format("image {}", id)), size), 85);
     bytes.assign(jpg.begin(), jpg.end());
   }

@@ -1,0 +1,61 @@
+#include "kernels/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/isa_clones.h"
+
+namespace clipdex::kernels {
+namespace {
+
+// Round to nearest (even) for |v| < 2^22 without a libm call, so the loop vectorises.
+inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
+
+CLIPDEX_ISA_CLONES void quantize_row(const float* x, int64_t k, float levels, uint8_t* q, float& scale, int32_t& zero) {
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const float s = hi > lo ? (hi - lo) / levels : 1.0f;
+  const float z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
+  const float inv = 1.0f / s;
+  for (int64_t i = 0; i < k; ++i) q[i] = static_cast<uint8_t>(std::clamp(round_nearest(x[i] * inv) + z, 0.0f, levels));
+  scale = s;
+  zero = static_cast<int32_t>(z);
+}
+
+}  // namespace
+
+void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
+  for (int64_t r = 0; r < rows; ++r) quantize_row(x + r * k, k, levels, q + r * k, scale[r], zero[r]);
+}
+
+CLIPDEX_ISA_CLONES void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale,
+                                        int32_t& sum) {
+  float amax = 0.0f;
+  for (int64_t i = 0; i < k; ++i) amax = std::max(amax, std::abs(w[i]));
+  const float s = amax > 0.0f ? amax / levels : 1.0f;
+  const float inv = 1.0f / s;
+  int32_t total = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    const auto v = static_cast<int8_t>(std::clamp(round_nearest(w[i] * inv), -levels, levels));
+    q[i] = v;
+    total += v;
+  }
+  scale = s;
+  sum = total;
+}
+
+CLIPDEX_ISA_CLONES void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale,
+                                       const int32_t* column_sum, const float* weight_scale, const float* bias,
+                                       float* y) {
+  if (bias)
+    for (int64_t j = 0; j < n; ++j)
+      y[j] = static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j];
+  else
+    for (int64_t j = 0; j < n; ++j)
+      y[j] = static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]);
+}
+
+}  // namespace clipdex::kernels

@@ -1,0 +1,18 @@
+#pragma once
+// Dynamic activation quantisation for the int8 matmuls, and the epilogue that undoes it.
+#include <cstdint>
+
+namespace clipdex::kernels {
+
+// Row r of x [rows, k] -> q = round(x / scale) + zero in [0, levels], with scale and zero chosen so
+// the row's range (widened to include 0) maps onto [0, levels] and 0 is exact.
+void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero);
+
+// w[0, k) -> q = round(w / scale) in [-levels, levels], scale = max|w| / levels; sum = Σ q.
+void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum);
+
+// y[j] = (acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j] (bias may be null).
+void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale, const int32_t* column_sum,
+                    const float* weight_scale, const float* bias, float* y);
+
+}  // namespace clipdex::kernels
