@@ -5,6 +5,7 @@
 // emulated in oneDNN, and the test says which path it checked.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <random>
@@ -260,4 +261,36 @@ TEST(PrecisionCli, LibraryRemembersInt8AndRefusesMixing) {
   const auto j = nlohmann::json::parse(info.out);
   EXPECT_EQ(j["precision"], "int8");
   EXPECT_NE(j["kernels"].get<std::string>().find("int8"), std::string::npos);
+}
+
+// Reduced-scale JPEG decode (the default) against --exact-decode on the repository's sample
+// photographs: the embeddings agree to cosine >= 0.995, the bound docs/PRECISION.md states.
+TEST(PrecisionCli, ReducedDecodeEmbeddingsAgreeWithExactDecode) {
+  std::string input;
+  int photos = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CLIPDEX_SOURCE_DIR) + "/samples"))
+    if (entry.path().extension() == ".jpg") {
+      input += nlohmann::json{{"image", entry.path().string()}}.dump() + "\n";
+      ++photos;
+    }
+  ASSERT_GE(photos, 10);
+  const std::string model = test::shared_path("fixtures/models/vit-tiny");
+  const auto fast = test::run_cli("embed --normalize --precision fp32 --model " + model, input);
+  const auto exact = test::run_cli("embed --normalize --precision fp32 --exact-decode --model " + model, input);
+  ASSERT_EQ(fast.exit_code, 0);
+  ASSERT_EQ(exact.exit_code, 0);
+  std::istringstream a(fast.out), b(exact.out);
+  std::string la, lb;
+  double worst = 1.0;
+  int rows = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    const auto va = nlohmann::json::parse(la)["embedding"].get<std::vector<float>>();
+    const auto vb = nlohmann::json::parse(lb)["embedding"].get<std::vector<float>>();
+    worst = std::min(worst, cosine(va.data(), vb.data(), int64_t(va.size())));
+    ++rows;
+  }
+  EXPECT_EQ(rows, photos);
+  std::cout << "[ decode ] reduced vs exact JPEG decode, " << rows << " photos: min cos " << worst << "\n";
+  EXPECT_GE(worst, 0.995);
+  EXPECT_LT(worst, 1.0);  // the samples are 512 px: they do decode at half scale
 }

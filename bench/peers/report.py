@@ -15,7 +15,7 @@ def cos(a, b):
 
 def main():
     work, threads = sys.argv[1], sys.argv[2]
-    rows = [json.loads(l) for l in open(f"{work}/results.jsonl")]
+    rows = [json.loads(l) for l in open(f"{work}/results.jsonl") if l.startswith("{")]
     ref = load_file(f"{work}/torch:fp32.safetensors")
     peers = [r for r in rows if not r["engine"].startswith("clipdex")]
     batches = list(rows[0]["images_per_second"].keys())
