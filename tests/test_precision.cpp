@@ -274,7 +274,7 @@ TEST(PrecisionCli, ReducedDecodeEmbeddingsAgreeWithExactDecode) {
       ++photos;
     }
   ASSERT_GE(photos, 10);
-  const std::string model = test::shared_path("fixtures/models/vit-tiny");
+  const std::string model = test::shared_path("fixtures/models/vit-tiny/hf");
   const auto fast = test::run_cli("embed --normalize --precision fp32 --model " + model, input);
   const auto exact = test::run_cli("embed --normalize --precision fp32 --exact-decode --model " + model, input);
   ASSERT_EQ(fast.exit_code, 0);

@@ -123,6 +123,21 @@ TEST_F(ServerTest, SearchEndpointsMatchTheLibrary) {
   EXPECT_EQ(json::parse(up->body)["results"][0]["id"], rocket);
   EXPECT_EQ(json::parse(up->body)["results"].size(), 2u);
 
+  // Terms: a weighted sum; the same single term as the plain form; cancelling terms are a 400.
+  const auto one = post_json("/api/v1/search", R"({"terms": [{"text": "a photo of a cat", "weight": 2}], "k": 3})");
+  EXPECT_EQ(one["results"], got["results"]);
+  const auto mixed = post_json("/api/v1/search",
+                               json{{"terms", {{{"text", "a rocket"}}, {{"id", rocket}, {"weight", 0.5}},
+                                               {{"text", "night"}, {"weight", -0.5}}}},
+                                    {"k", 7}}
+                                   .dump());
+  EXPECT_EQ(mixed["results"].size(), 7u);
+  for (const auto& r : mixed["results"]) EXPECT_NE(r["id"], rocket);  // a positive id term is left out
+  post_json("/api/v1/search", R"({"terms": [{"text": "night"}, {"text": "night", "weight": -1}]})", 400);
+  post_json("/api/v1/search", R"({"terms": []})", 400);
+  post_json("/api/v1/search", R"({"terms": [{"text": "x", "weight": "heavy"}]})", 400);
+  post_json("/api/v1/search", R"({"terms": [{"text": "x"}], "text": "y"})", 400);
+
   // Image -> text over stored captions.
   const auto texts = post_json("/api/v1/search", json{{"id", rocket}, {"target", "texts"}, {"k", 3}}.dump());
   EXPECT_EQ(texts["results"].size(), 3u);

@@ -1,4 +1,7 @@
-// clipdex search --db PATH "text" | --image FILE | --like PATH  [--target texts] [-k N] [--json]
+// clipdex search --db PATH ["text"] [--text T[:w]]... [--minus T[:w]]... [--image FILE[:w]]...
+//                [--like PATH|ID[:w]]... [--target texts] [-k N] [--json]
+#include <charconv>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -10,13 +13,26 @@
 #include "core/error.h"
 #include "text/utf8.h"
 #include "core/mapped_file.h"
+#include "search/query_terms.h"
 #include "search/searcher.h"
 
 namespace clipdex::cli {
+namespace {
+
+// An indexed image named by path, or by content id when the value is a number naming no file.
+int64_t indexed_image(search::Searcher& s, const std::string& value) {
+  int64_t id = -1;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
+  if (ec == std::errc() && ptr == value.data() + value.size() && !std::filesystem::exists(value)) return id;
+  return s.content_id_of_path(value);
+}
+
+}  // namespace
 
 void register_search(CLI::App& app) {
   struct Options {
-    std::string db, text, image, like, target = "images";
+    std::string db, text, target = "images";
+    std::vector<std::string> texts, minus, images, likes;
     ModelOptions model;
     size_t k = 10;
     float min_score = -1.0f;
@@ -26,8 +42,11 @@ void register_search(CLI::App& app) {
   auto* cmd = app.add_subcommand("search", "Search a library by text, by image, or for images like an indexed one");
   cmd->add_option("query", o->text, "Text query");
   cmd->add_option("--db", o->db, "Library database")->required();
-  cmd->add_option("--image", o->image, "Query image file (image -> image, or image -> text with --target texts)");
-  cmd->add_option("--like", o->like, "An indexed image: find more like it");
+  cmd->add_option("--text", o->texts, "Another text term, TEXT[:WEIGHT] (repeatable)");
+  cmd->add_option("--minus", o->minus, "A text to steer away from, TEXT[:WEIGHT] (weight negated; repeatable)");
+  cmd->add_option("--image", o->images,
+                  "Query image FILE[:WEIGHT] (repeatable; one image with --target texts finds texts for it)");
+  cmd->add_option("--like", o->likes, "An indexed image (path or id) to find more like, [:WEIGHT] (repeatable)");
   cmd->add_option("--target", o->target, "images (default) or texts")->check(CLI::IsMember({"images", "texts"}));
   cmd->add_option("-k", o->k, "Number of results (1 to 10000)")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10000}));
   cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity (-1 to 1)")
@@ -37,21 +56,45 @@ void register_search(CLI::App& app) {
   cmd->callback([o] {
     if (!(o->min_score >= -1.0f && o->min_score <= 1.0f))  // NaN passes CLI11's range check
       throw InputError("--min-score must be a number from -1 to 1");
-    if (int(!o->text.empty()) + int(!o->image.empty()) + int(!o->like.empty()) != 1)
-      throw InputError("give exactly one of: a text query, --image FILE, --like PATH");
+    if (o->text.empty() && o->texts.empty() && o->minus.empty() && o->images.empty() && o->likes.empty())
+      throw InputError("give a query: text, --text, --minus, --image FILE or --like PATH");
     auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
     search::Searcher s(lib, o->model.open_for(*lib, /*remember=*/false));
     const search::Query q{o->k, o->min_score};
     nlohmann::json results = nlohmann::json::array();
     if (o->target == "texts") {
-      if (o->image.empty()) throw InputError("--target texts needs --image FILE");
-      const std::string bytes = read_file(o->image);
+      if (o->images.size() != 1 || !o->text.empty() || !o->texts.empty() || !o->minus.empty() || !o->likes.empty())
+        throw InputError("--target texts takes exactly one --image FILE");
+      const std::string bytes = read_file(o->images.front());
       for (const auto& h : s.texts_for_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q)) {
         results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
         if (!o->json) std::cout << fmt::format("{:.4f}  {}\n", h.score, printable(h.text));
       }
     } else {
-      const auto hits = !o->text.empty() ? s.by_text(o->text, q) : !o->image.empty() ? s.by_image_file(o->image, q) : s.like_path(o->like, q);
+      // The query: the weighted sum of every term's unit embedding (docs/CLI.md).
+      std::vector<search::WeightedVector> terms;
+      std::vector<int64_t> exclude;
+      if (!o->text.empty()) terms.push_back({s.text_embedding(o->text), 1.0f});
+      for (const auto& spec : o->texts) {
+        const auto [t, w] = search::split_weight(spec);
+        terms.push_back({s.text_embedding(t), w});
+      }
+      for (const auto& spec : o->minus) {
+        const auto [t, w] = search::split_weight(spec);
+        terms.push_back({s.text_embedding(t), -w});
+      }
+      for (const auto& spec : o->images) {
+        const auto [file, w] = search::split_weight(spec);
+        const std::string bytes = read_file(file);
+        terms.push_back({s.image_embedding({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}), w});
+      }
+      for (const auto& spec : o->likes) {
+        const auto [value, w] = search::split_weight(spec);
+        const int64_t id = indexed_image(s, value);
+        terms.push_back({s.stored_embedding(id), w});
+        if (w > 0) exclude.push_back(id);  // more like it: the image itself is no result
+      }
+      const auto hits = s.by_vector(search::combine_terms(terms), q, exclude);
       for (const auto& h : hits) {
         nlohmann::json r = {{"id", h.id}, {"score", h.score}, {"width", h.width}, {"height", h.height}};
         put_path(r, "path", h.path);

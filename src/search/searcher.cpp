@@ -39,7 +39,8 @@ std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
   return embedder_->embed_pixels(pixels.data(), 1, /*normalize=*/true);
 }
 
-std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q, int64_t exclude) {
+std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q,
+                                          const std::vector<int64_t>& exclude) {
   if (q.k == 0) return {};
   lib_->sync();  // follow what another process (or this one) committed since the last search
   std::shared_lock lock(lib_->mutex());
@@ -47,7 +48,7 @@ std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query&
   if (!index || index->size() == 0) return {};
   const auto& idx = *index;
   // Approximate indexes fetch more candidates, re-scored exactly from the stored vectors.
-  const size_t fetch = (idx.exact_scores() ? q.k : 4 * q.k) + (exclude >= 0 ? 1 : 0);
+  const size_t fetch = (idx.exact_scores() ? q.k : 4 * q.k) + exclude.size();
   auto hits = idx.search(v.data(), 1, fetch)[0];
   if (!idx.exact_scores())
     for (auto& h : hits)
@@ -55,7 +56,7 @@ std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query&
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
   std::vector<ImageHit> out;
   for (const auto& h : hits) {
-    if (h.id == exclude || h.score < q.min_score) continue;
+    if (h.score < q.min_score || std::find(exclude.begin(), exclude.end(), h.id) != exclude.end()) continue;
     if (out.size() == q.k) break;
     ImageHit r;
     r.id = h.id;
@@ -80,18 +81,26 @@ std::vector<ImageHit> Searcher::by_image_file(const std::string& path, const Que
   return by_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q);
 }
 
-std::vector<ImageHit> Searcher::like(int64_t content_id, const Query& q) {
-  const auto v = lib_->catalog().embedding(content_id);
+std::vector<float> Searcher::stored_embedding(int64_t content_id) {
+  auto v = lib_->catalog().embedding(content_id);
   if (!v) throw_input("no indexed image has id {}", content_id);
-  return by_vector(*v, q, content_id);
+  return std::move(*v);
 }
 
-std::vector<ImageHit> Searcher::like_path(const std::string& path, const Query& q) {
+int64_t Searcher::content_id_of_path(const std::string& path) {
   std::error_code ec;
   const std::string canon = std::filesystem::weakly_canonical(path, ec).string();
   const auto id = lib_->catalog().content_of_path(ec ? path : canon);
   if (!id) throw_input("'{}' is not an indexed image", path);
-  return like(*id, q);
+  return *id;
+}
+
+std::vector<ImageHit> Searcher::like(int64_t content_id, const Query& q) {
+  return by_vector(stored_embedding(content_id), q, {content_id});
+}
+
+std::vector<ImageHit> Searcher::like_path(const std::string& path, const Query& q) {
+  return like(content_id_of_path(path), q);
 }
 
 std::vector<TextHit> Searcher::texts_for_vector(std::span<const float> v, const Query& q) {

@@ -49,7 +49,12 @@ class Searcher {
 
   std::vector<float> text_embedding(const std::string& text);  // cached, unit length
   std::vector<float> image_embedding(std::span<const uint8_t> bytes);
-  std::vector<ImageHit> by_vector(std::span<const float> v, const Query& q, int64_t exclude = -1);
+  // Images nearest a unit vector, leaving out the given content ids.
+  std::vector<ImageHit> by_vector(std::span<const float> v, const Query& q, const std::vector<int64_t>& exclude = {});
+  // The stored embedding of an indexed image (InputError when there is none).
+  std::vector<float> stored_embedding(int64_t content_id);
+  // The content id of an indexed file (InputError when it is not one).
+  int64_t content_id_of_path(const std::string& path);
 
   void set_decode_options(const image::DecodeOptions& d) { decode_ = d; }
   QueryCache& cache() { return cache_; }

@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -13,6 +14,7 @@
 #include "core/mapped_file.h"
 #include "image/decode.h"
 #include "image/encode.h"
+#include "search/query_terms.h"
 #include "search/zeroshot.h"
 #include "server/bounded_dir.h"
 #include "server/served_file.h"
@@ -151,22 +153,43 @@ ApiResponse Api::search_post(const ApiRequest& r) {
   const auto q = query_from(j);
   const std::string target = j.contains("target") ? str(j, "target") : "images";
   if (target != "images" && target != "texts") throw ApiError(400, "target must be \"images\" or \"texts\"");
-  const int given = int(j.contains("text")) + int(j.contains("image_base64")) + int(j.contains("id"));
-  if (given != 1) throw ApiError(400, "give exactly one of \"text\", \"image_base64\", \"id\"");
-  std::vector<float> v;
-  int64_t exclude = -1;
-  if (j.contains("text")) {
-    v = searcher_.text_embedding(str(j, "text"));
-  } else if (j.contains("image_base64")) {
-    const auto bytes = base64_decode(str(j, "image_base64"));
-    v = embed_upload(bytes);
+  // One term at the top level ({"text": ...}), or "terms": a weighted sum (docs/API.md).
+  json terms;
+  if (j.contains("terms")) {
+    if (j.contains("text") || j.contains("image_base64") || j.contains("id"))
+      throw ApiError(400, "give \"terms\" or one of \"text\", \"image_base64\", \"id\", not both");
+    terms = j["terms"];
+    if (!terms.is_array() || terms.empty() || terms.size() > 32)
+      throw ApiError(400, "\"terms\" must be an array of 1 to 32 terms");
   } else {
-    if (!j["id"].is_number_integer()) throw ApiError(400, "\"id\" must be an integer");
-    ApiRequest idr;
-    idr.params["id"] = std::to_string(j["id"].get<int64_t>());
-    exclude = content_id_param(idr);
-    v = *lib_->catalog().embedding(exclude);
+    terms = json::array({j});
   }
+  std::vector<search::WeightedVector> vectors;
+  std::vector<int64_t> exclude;
+  for (const auto& t : terms) {
+    if (!t.is_object()) throw ApiError(400, "each term must be an object");
+    const int given = int(t.contains("text")) + int(t.contains("image_base64")) + int(t.contains("id"));
+    if (given != 1) throw ApiError(400, "each term gives exactly one of \"text\", \"image_base64\", \"id\"");
+    float weight = 1.0f;
+    if (t.contains("weight")) {
+      if (!t["weight"].is_number() || !std::isfinite(t["weight"].get<double>()))
+        throw ApiError(400, "\"weight\" must be a finite number");
+      weight = t["weight"].get<float>();
+    }
+    if (t.contains("text")) {
+      vectors.push_back({searcher_.text_embedding(str(t, "text")), weight});
+    } else if (t.contains("image_base64")) {
+      vectors.push_back({embed_upload(base64_decode(str(t, "image_base64"))), weight});
+    } else {
+      if (!t["id"].is_number_integer()) throw ApiError(400, "\"id\" must be an integer");
+      ApiRequest idr;
+      idr.params["id"] = std::to_string(t["id"].get<int64_t>());
+      const int64_t id = content_id_param(idr);
+      vectors.push_back({*lib_->catalog().embedding(id), weight});
+      if (weight > 0) exclude.push_back(id);
+    }
+  }
+  const auto v = search::combine_terms(vectors);  // cancelling terms: InputError -> 400
   if (target == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
   return json_response(image_results(searcher_.by_vector(v, q, exclude)));
 }
