@@ -109,6 +109,15 @@ TEST(QueryTermsCli, CombinedSearchMatchesBruteForce) {
   EXPECT_EQ(nlohmann::json::parse(by_id.out)["results"], first);
   for (const auto& hit : first) EXPECT_NE(hit["id"].get<int64_t>(), id);
 
+  // Paging: --offset skips that many of the same ranking; past the depth cap is refused.
+  const auto page = test::run_cli("search \"a red motorcycle\" --minus night:0.5 --image " + images +
+                                  "/rocket.jpg:0.25 -k 3 --offset 4 --json --db " + db);
+  ASSERT_EQ(page.exit_code, 0);
+  const auto paged = nlohmann::json::parse(page.out)["results"];
+  ASSERT_EQ(paged.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(paged[i]["id"], got[4 + i]["id"]) << i;
+  EXPECT_EQ(test::run_cli("search night -k 10 --offset 9995 --db " + db).exit_code, 2);
+
   // Terms that cancel are refused (exit 2), not searched with a zero vector.
   EXPECT_EQ(test::run_cli("search --text night --minus night --db " + db).exit_code, 2);
   EXPECT_EQ(test::run_cli("search --db " + db).exit_code, 2);

@@ -138,6 +138,22 @@ TEST_F(ServerTest, SearchEndpointsMatchTheLibrary) {
   post_json("/api/v1/search", R"({"terms": [{"text": "x", "weight": "heavy"}]})", 400);
   post_json("/api/v1/search", R"({"terms": [{"text": "x"}], "text": "y"})", 400);
 
+  // Paging: offset skips results; pages joined are the unpaged list; past the depth cap is a 400.
+  const auto all = get_json("/api/v1/search?q=a%20photo%20of%20a%20cat&k=8");
+  const auto p1 = get_json("/api/v1/search?q=a%20photo%20of%20a%20cat&k=3&offset=0");
+  const auto p2 = post_json("/api/v1/search", R"({"text": "a photo of a cat", "k": 3, "offset": 3})");
+  const auto p3 = get_json("/api/v1/search?q=a%20photo%20of%20a%20cat&k=3&offset=6");
+  ASSERT_EQ(all["results"].size(), 8u);
+  ASSERT_EQ(p3["results"].size(), 2u);
+  for (size_t i = 0; i < 8; ++i) {
+    const auto& page = i < 3 ? p1 : i < 6 ? p2 : p3;
+    EXPECT_EQ(page["results"][i % 3]["id"], all["results"][i]["id"]) << i;
+  }
+  EXPECT_EQ(get_json("/api/v1/search?q=cat&k=3&offset=20")["results"].size(), 0u);
+  EXPECT_EQ(client_->Get("/api/v1/search?q=cat&k=10&offset=9995")->status, 400);
+  EXPECT_EQ(client_->Get("/api/v1/search?q=cat&offset=-1")->status, 400);
+  post_json("/api/v1/search", R"({"text": "cat", "offset": "3"})", 400);
+
   // Image -> text over stored captions.
   const auto texts = post_json("/api/v1/search", json{{"id", rocket}, {"target", "texts"}, {"k", 3}}.dump());
   EXPECT_EQ(texts["results"].size(), 3u);
@@ -309,7 +325,8 @@ TEST_F(ServerTest, WebPageShowsResultsInHeadlessChromium) {
   for (const char* b : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
     if (fs::exists(b)) browser = b;
   ASSERT_FALSE(browser.empty()) << "headless Chromium is needed for this test (Debian package 'chromium')";
-  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/?q=a%20photo%20of%20a%20rocket";
+  // Pages of 3: the page must load the rest as it fills the window (8 images in all).
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/?q=a%20photo%20of%20a%20rocket&k=3";
   const std::string flags = " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir=" + dir_ +
                             "/chrome --virtual-time-budget=15000 --window-size=1200,900 ";
   const std::string dom_file = dir_ + "/dom.html";
@@ -318,8 +335,10 @@ TEST_F(ServerTest, WebPageShowsResultsInHeadlessChromium) {
   size_t cards = 0;
   for (size_t p = 0; (p = dom.find("class=\"card result\"", p)) != std::string::npos; ++p) ++cards;
   EXPECT_EQ(cards, 8u) << dom.substr(0, 2000);
-  EXPECT_NE(dom.find("results for"), std::string::npos);
+  EXPECT_NE(dom.find("8 results for"), std::string::npos);
   EXPECT_NE(dom.find("/thumbs/"), std::string::npos);
+  EXPECT_NE(dom.find("href=\"/images/"), std::string::npos);  // each thumbnail opens the full-size image
+  EXPECT_NE(dom.find("More like this"), std::string::npos);
   const std::string shot = std::string(CLIPDEX_TEST_OUTPUT) + "/web-search.png";
   fs::create_directories(CLIPDEX_TEST_OUTPUT);
   ASSERT_EQ(std::system((browser + flags + "--screenshot=" + shot + " '" + url + "' > /dev/null 2>&1").c_str()), 0);

@@ -34,7 +34,7 @@ void register_search(CLI::App& app) {
     std::string db, text, target = "images";
     std::vector<std::string> texts, minus, images, likes;
     ModelOptions model;
-    size_t k = 10;
+    size_t k = 10, offset = 0;
     float min_score = -1.0f;
     bool json = false;
   };
@@ -49,6 +49,8 @@ void register_search(CLI::App& app) {
   cmd->add_option("--like", o->likes, "An indexed image (path or id) to find more like, [:WEIGHT] (repeatable)");
   cmd->add_option("--target", o->target, "images (default) or texts")->check(CLI::IsMember({"images", "texts"}));
   cmd->add_option("-k", o->k, "Number of results (1 to 10000)")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10000}));
+  cmd->add_option("--offset", o->offset, "Skip this many results first (paging; offset + k at most 10000)")
+      ->check(CLI::Range(size_t{0}, search::kMaxResultDepth - 1));
   cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity (-1 to 1)")
       ->check(CLI::Range(-1.0f, 1.0f));
   cmd->add_flag("--json", o->json, "Print {\"results\": [...]}");
@@ -60,7 +62,7 @@ void register_search(CLI::App& app) {
       throw InputError("give a query: text, --text, --minus, --image FILE or --like PATH");
     auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
     search::Searcher s(lib, o->model.open_for(*lib, /*remember=*/false));
-    const search::Query q{o->k, o->min_score};
+    const search::Query q{o->k, o->min_score, o->offset};
     nlohmann::json results = nlohmann::json::array();
     if (o->target == "texts") {
       if (o->images.size() != 1 || !o->text.empty() || !o->texts.empty() || !o->minus.empty() || !o->likes.empty())

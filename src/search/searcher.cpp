@@ -42,22 +42,30 @@ std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
 std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q,
                                           const std::vector<int64_t>& exclude) {
   if (q.k == 0) return {};
+  if (q.offset + q.k > kMaxResultDepth)
+    throw_input("offset + k is {}, past the deepest result a query may reach ({})", q.offset + q.k, kMaxResultDepth);
   lib_->sync();  // follow what another process (or this one) committed since the last search
   std::shared_lock lock(lib_->mutex());
   const auto* index = lib_->vectors();
   if (!index || index->size() == 0) return {};
   const auto& idx = *index;
   // Approximate indexes fetch more candidates, re-scored exactly from the stored vectors.
-  const size_t fetch = (idx.exact_scores() ? q.k : 4 * q.k) + exclude.size();
+  const size_t depth = q.offset + q.k;
+  const size_t fetch = (idx.exact_scores() ? depth : 4 * depth) + exclude.size();
   auto hits = idx.search(v.data(), 1, fetch)[0];
   if (!idx.exact_scores())
     for (auto& h : hits)
       if (auto e = lib_->catalog().embedding(h.id)) h.score = dot(v, *e);
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
   std::vector<ImageHit> out;
+  size_t skipped = 0;
   for (const auto& h : hits) {
     if (h.score < q.min_score || std::find(exclude.begin(), exclude.end(), h.id) != exclude.end()) continue;
     if (out.size() == q.k) break;
+    if (skipped < q.offset) {
+      ++skipped;
+      continue;
+    }
     ImageHit r;
     r.id = h.id;
     r.score = std::clamp(h.score, -1.0f, 1.0f);  // unit vectors; float rounding can pass 1
@@ -109,10 +117,11 @@ std::vector<TextHit> Searcher::texts_for_vector(std::span<const float> v, const 
     const float s = std::clamp(dot(v, e), -1.0f, 1.0f);
     if (s >= q.min_score) hits.push_back({id, "", s});
   });
-  const size_t k = std::min(q.k, hits.size());
-  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(),
+  const size_t depth = std::min(q.offset + q.k, hits.size());
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(depth), hits.end(),
                     [](const auto& a, const auto& b) { return a.score > b.score; });
-  hits.resize(k);
+  hits.resize(depth);
+  hits.erase(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(std::min(q.offset, depth)));
   for (auto& h : hits) h.text = lib_->catalog().text(h.id).value_or("");
   return hits;
 }

@@ -30,7 +30,11 @@ struct TextHit {
 struct Query {
   size_t k = 10;
   float min_score = -1.0f;
+  size_t offset = 0;  // results skipped before the k returned (paging)
 };
+
+// The deepest result a query may reach (offset + k): paging past it is refused.
+constexpr size_t kMaxResultDepth = 10000;
 
 class Searcher {
  public:

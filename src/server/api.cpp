@@ -59,10 +59,24 @@ float parse_score(const std::string& s) {
   }
 }
 
+size_t parse_offset(const std::string& s) {
+  try {
+    size_t pos = 0;
+    const long v = std::stol(s, &pos);
+    if (pos != s.size() || v < 0 || v >= static_cast<long>(search::kMaxResultDepth)) throw std::invalid_argument("offset");
+    return static_cast<size_t>(v);
+  } catch (const std::exception&) {
+    throw ApiError(400, fmt::format("offset must be an integer from 0 to {}", search::kMaxResultDepth - 1));
+  }
+}
+
 search::Query query_from(const std::map<std::string, std::string>& p) {
   search::Query q;
   if (auto it = p.find("k"); it != p.end()) q.k = parse_k(it->second);
   if (auto it = p.find("min_score"); it != p.end()) q.min_score = parse_score(it->second);
+  if (auto it = p.find("offset"); it != p.end()) q.offset = parse_offset(it->second);
+  if (q.offset + q.k > search::kMaxResultDepth)
+    throw ApiError(400, fmt::format("offset + k must be at most {}", search::kMaxResultDepth));
   return q;
 }
 
@@ -70,6 +84,7 @@ search::Query query_from(const json& j) {
   std::map<std::string, std::string> p;
   if (j.contains("k")) p["k"] = j["k"].is_number() ? j["k"].dump() : "x";
   if (j.contains("min_score")) p["min_score"] = j["min_score"].is_number() ? j["min_score"].dump() : "x";
+  if (j.contains("offset")) p["offset"] = j["offset"].is_number_integer() ? j["offset"].dump() : "x";
   return query_from(p);
 }
 
@@ -198,7 +213,7 @@ ApiResponse Api::search_image(const ApiRequest& r) {
   auto f = r.files.find("image");
   if (f == r.files.end()) throw ApiError(400, "upload the image as multipart field \"image\"");
   std::map<std::string, std::string> p = r.params;
-  for (const char* key : {"k", "min_score", "target"})
+  for (const char* key : {"k", "min_score", "offset", "target"})
     if (auto it = r.files.find(key); it != r.files.end()) p[key] = it->second.content;
   const auto q = query_from(p);
   const auto& c = f->second.content;
