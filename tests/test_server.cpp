@@ -18,6 +18,8 @@
 #include "core/base64.h"
 #include "core/mapped_file.h"
 #include "image/decode.h"
+#include "search/duplicates.h"
+#include "search/searcher.h"
 #include "server/server.h"
 #include "test_util.h"
 
@@ -153,6 +155,19 @@ TEST_F(ServerTest, SearchEndpointsMatchTheLibrary) {
   EXPECT_EQ(client_->Get("/api/v1/search?q=cat&k=10&offset=9995")->status, 400);
   EXPECT_EQ(client_->Get("/api/v1/search?q=cat&offset=-1")->status, 400);
   post_json("/api/v1/search", R"({"text": "cat", "offset": "3"})", 400);
+
+  // Near-duplicates: the same groups as the library call; a bad threshold is a 400.
+  const auto dups = get_json("/api/v1/duplicates?threshold=0.8&limit=5");
+  const auto direct = search::find_duplicates(*lib_, {0.8f, 5});
+  ASSERT_EQ(dups["groups"].size(), direct.size());
+  for (size_t g = 0; g < direct.size(); ++g) {
+    ASSERT_EQ(dups["groups"][g]["images"].size(), direct[g].images.size());
+    for (size_t i = 0; i < direct[g].images.size(); ++i)
+      EXPECT_EQ(dups["groups"][g]["images"][i]["id"], direct[g].images[i].id);
+  }
+  get_json("/api/v1/duplicates?threshold=0", 400);
+  get_json("/api/v1/duplicates?threshold=abc", 400);
+  get_json("/api/v1/duplicates?limit=0", 400);
 
   // Image -> text over stored captions.
   const auto texts = post_json("/api/v1/search", json{{"id", rocket}, {"target", "texts"}, {"k", 3}}.dump());

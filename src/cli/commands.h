@@ -10,6 +10,7 @@ void register_embed(CLI::App& app);
 void register_model(CLI::App& app);
 void register_index(CLI::App& app);
 void register_search(CLI::App& app);
+void register_duplicates(CLI::App& app);
 void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_serve(CLI::App& app);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   clipdex::cli::register_model(app);
   clipdex::cli::register_index(app);
   clipdex::cli::register_search(app);
+  clipdex::cli::register_duplicates(app);
   clipdex::cli::register_classify(app);
   clipdex::cli::register_eval(app);
   clipdex::cli::register_serve(app);

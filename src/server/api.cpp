@@ -14,6 +14,7 @@
 #include "core/mapped_file.h"
 #include "image/decode.h"
 #include "image/encode.h"
+#include "search/duplicates.h"
 #include "search/query_terms.h"
 #include "search/zeroshot.h"
 #include "server/bounded_dir.h"
@@ -207,6 +208,33 @@ ApiResponse Api::search_post(const ApiRequest& r) {
   const auto v = search::combine_terms(vectors);  // cancelling terms: InputError -> 400
   if (target == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
   return json_response(image_results(searcher_.by_vector(v, q, exclude)));
+}
+
+ApiResponse Api::duplicates(const ApiRequest& r) {
+  search::DuplicateOptions opt;
+  opt.max_groups = 100;
+  if (auto it = r.params.find("threshold"); it != r.params.end()) {
+    const float t = parse_score(it->second);
+    if (!(t > 0.0f)) throw ApiError(400, "threshold must be a cosine greater than 0 and at most 1");
+    opt.threshold = t;
+  }
+  if (auto it = r.params.find("limit"); it != r.params.end()) {
+    try {
+      opt.max_groups = parse_k(it->second);
+    } catch (const ApiError&) {
+      throw ApiError(400, "limit must be an integer from 1 to 1000");
+    }
+  }
+  json groups = json::array();
+  for (const auto& g : search::find_duplicates(*lib_, opt)) {
+    json images = json::array();
+    for (const auto& img : g.images)
+      images.push_back({{"id", img.id}, {"path", img.paths.empty() ? "" : img.paths.front()}, {"paths", img.paths},
+                        {"width", img.width}, {"height", img.height}, {"url", fmt::format("/images/{}", img.id)},
+                        {"thumb", fmt::format("/thumbs/{}", img.id)}});
+    groups.push_back({{"size", g.images.size()}, {"min_score", g.min_score}, {"images", images}});
+  }
+  return json_response({{"threshold", opt.threshold}, {"groups", groups}});
 }
 
 ApiResponse Api::search_image(const ApiRequest& r) {

@@ -71,6 +71,7 @@ class Api {
   ApiResponse search_get(const ApiRequest& r);
   ApiResponse search_post(const ApiRequest& r);
   ApiResponse search_image(const ApiRequest& r);
+  ApiResponse duplicates(const ApiRequest& r);
   ApiResponse classify(const ApiRequest& r);
   ApiResponse image(const ApiRequest& r);
   ApiResponse thumb(const ApiRequest& r);

@@ -120,6 +120,7 @@ struct Server::Impl {
     route("GET", "/api/v1/search", "search", &Api::search_get);
     route("POST", "/api/v1/search", "search", &Api::search_post);
     route("POST", "/api/v1/search/image", "search_image", &Api::search_image);
+    route("GET", "/api/v1/duplicates", "duplicates", &Api::duplicates);
     route("POST", "/api/v1/classify", "classify", &Api::classify);
     route("POST", "/api/v1/index", "index", &Api::index);
     route("DELETE", R"(/api/v1/images/([^/]+))", "delete", &Api::remove);
