@@ -354,6 +354,19 @@ TEST_F(ServerTest, WebPageShowsResultsInHeadlessChromium) {
   EXPECT_NE(dom.find("/thumbs/"), std::string::npos);
   EXPECT_NE(dom.find("href=\"/images/"), std::string::npos);  // each thumbnail opens the full-size image
   EXPECT_NE(dom.find("More like this"), std::string::npos);
+  // The duplicates view shows the groups the API finds, each under its title.
+  const auto groups = get_json("/api/v1/duplicates?threshold=0.8")["groups"];
+  const std::string dups_url = "http://127.0.0.1:" + std::to_string(port_) + "/?duplicates=0.8";
+  ASSERT_EQ(std::system((browser + flags + "--dump-dom '" + dups_url + "' > " + dom_file + " 2>/dev/null").c_str()), 0);
+  const std::string dups_dom = read_file(dom_file);
+  size_t titles = 0, dup_cards = 0, want_cards = 0;
+  for (size_t p = 0; (p = dups_dom.find("class=\"group-title\"", p)) != std::string::npos; ++p) ++titles;
+  for (size_t p = 0; (p = dups_dom.find("class=\"card result\"", p)) != std::string::npos; ++p) ++dup_cards;
+  for (const auto& g : groups) want_cards += g["images"].size();
+  EXPECT_EQ(titles, groups.size()) << dups_dom.substr(0, 2000);
+  EXPECT_EQ(dup_cards, want_cards);
+  EXPECT_NE(dups_dom.find(groups.empty() ? "No near-duplicates" : "groups of near-duplicates"), std::string::npos);
+
   const std::string shot = std::string(CLIPDEX_TEST_OUTPUT) + "/web-search.png";
   fs::create_directories(CLIPDEX_TEST_OUTPUT);
   ASSERT_EQ(std::system((browser + flags + "--screenshot=" + shot + " '" + url + "' > /dev/null 2>&1").c_str()), 0);
