@@ -53,7 +53,16 @@ std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query&
   const size_t depth = q.offset + q.k;
   const size_t fetch = (idx.exact_scores() ? depth : 4 * depth) + exclude.size();
   auto hits = idx.search(v.data(), 1, fetch)[0];
-  if (!idx.exact_scores())
+  if (hits.size() < std::min(fetch, idx.size())) {
+    // An approximate index ran out of candidates before the depth asked for (HNSW does, deep
+    // into a large library): score every stored vector instead of returning a short list.
+    hits.clear();
+    lib_->catalog().for_each_embedding([&](int64_t id, std::span<const float> e) { hits.push_back({id, dot(v, e)}); });
+    const size_t keep = std::min(fetch, hits.size());
+    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
+                      [](const auto& a, const auto& b) { return a.score > b.score; });
+    hits.resize(keep);
+  } else if (!idx.exact_scores())
     for (auto& h : hits)
       if (auto e = lib_->catalog().embedding(h.id)) h.score = dot(v, *e);
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
