@@ -108,6 +108,35 @@ TEST(Duplicates, GroupsMatchABruteForceOverEveryPair) {
       EXPECT_TRUE(want.count({imgs + "/rocket.jpg", imgs + "/rocket-q60.jpg"})) << threshold;
     }
   }
+  // The approximate index types find the same groups (PQ scores re-scored exactly).
+  for (const std::string type : {"hnsw", "ivfpq"}) {
+    const std::string other = dir + "/" + type + ".db";
+    ASSERT_EQ(test::run_cli("index " + imgs + " --quiet --precision fp32 --index-type " + type + " --db " + other +
+                            " --model " + model)
+                  .exit_code,
+              0);
+    // Content ids depend on the order files finished decoding: compare paths and scores.
+    auto summary = [](const std::string& out) {
+      std::vector<std::pair<std::set<std::string>, float>> groups;
+      std::istringstream lines(out);
+      for (std::string line; std::getline(lines, line);) {
+        const auto g = nlohmann::json::parse(line);
+        std::set<std::string> paths;
+        for (const auto& img : g["images"]) paths.insert(img["path"].get<std::string>());
+        groups.push_back({paths, g["min_score"].get<float>()});
+      }
+      return groups;
+    };
+    const auto a = test::run_cli("duplicates --json --threshold 0.9 --db " + db);
+    const auto b = test::run_cli("duplicates --json --threshold 0.9 --db " + other);
+    ASSERT_EQ(b.exit_code, 0);
+    const auto ga = summary(a.out), gb = summary(b.out);
+    ASSERT_EQ(ga.size(), gb.size()) << type;
+    for (size_t i = 0; i < ga.size(); ++i) {
+      EXPECT_EQ(ga[i].first, gb[i].first) << type << " group " << i;
+      EXPECT_NEAR(ga[i].second, gb[i].second, 1e-5) << type << " group " << i;
+    }
+  }
   EXPECT_EQ(test::run_cli("duplicates --threshold 0 --db " + db).exit_code, 2);
   EXPECT_EQ(test::run_cli("duplicates --threshold nan --db " + db).exit_code, 2);
 }

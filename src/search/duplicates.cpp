@@ -51,7 +51,6 @@ std::vector<DuplicateGroup> find_duplicates(pipeline::Library& lib, const Duplic
   for (size_t i = 0; i < n; ++i) position[ids[i]] = i;
 
   UnionFind sets(n);
-  std::vector<float> link(n, 1.0f);  // per position: the weakest score that joined it
   for (size_t b = 0; b < n; b += kBatch) {
     const size_t m = std::min(kBatch, n - b);
     std::vector<size_t> pending(m);
@@ -73,12 +72,7 @@ std::vector<DuplicateGroup> find_duplicates(pipeline::Library& lib, const Duplic
             all_pass = false;
             continue;
           }
-          if (it->second == p) continue;
-          if (sets.find(p) != sets.find(it->second)) {
-            sets.join(p, it->second);
-            link[p] = std::min(link[p], s);
-            link[it->second] = std::min(link[it->second], s);
-          }
+          if (it->second != p) sets.join(p, it->second);
         }
         if (all_pass && k < n) wider.push_back(p);  // more neighbours may pass: ask for more
       }
@@ -86,19 +80,28 @@ std::vector<DuplicateGroup> find_duplicates(pipeline::Library& lib, const Duplic
     }
   }
 
-  std::map<size_t, DuplicateGroup> by_root;
-  for (size_t i = 0; i < n; ++i) {
-    auto& g = by_root[sets.find(i)];
-    DuplicateImage img;
-    img.id = ids[i];
-    g.images.push_back(std::move(img));
-    g.min_score = std::min(g.min_score, link[i]);
-  }
+  std::map<size_t, std::vector<size_t>> members;  // root -> positions, ascending
+  for (size_t i = 0; i < n; ++i) members[sets.find(i)].push_back(i);
   std::vector<DuplicateGroup> groups;
-  for (auto& [root, g] : by_root)
-    if (g.images.size() > 1) groups.push_back(std::move(g));
+  for (const auto& [root, pos] : members) {
+    if (pos.size() < 2) continue;
+    DuplicateGroup g;
+    for (size_t a : pos) {
+      float best = -1.0f;
+      for (size_t b : pos)
+        if (a != b) best = std::max(best, dot(&vectors[a * d], &vectors[b * d], d));
+      g.min_score = std::min(g.min_score, best);
+      DuplicateImage img;
+      img.id = ids[a];
+      g.images.push_back(std::move(img));
+    }
+    std::sort(g.images.begin(), g.images.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+    groups.push_back(std::move(g));
+  }
   std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
-    return a.images.size() != b.images.size() ? a.images.size() > b.images.size() : a.min_score > b.min_score;
+    if (a.images.size() != b.images.size()) return a.images.size() > b.images.size();
+    if (a.min_score != b.min_score) return a.min_score > b.min_score;
+    return a.images.front().id < b.images.front().id;
   });
   if (groups.size() > options.max_groups) groups.resize(options.max_groups);
   for (auto& g : groups)

@@ -19,7 +19,9 @@ struct DuplicateImage {
 
 struct DuplicateGroup {
   std::vector<DuplicateImage> images;  // at least two; ordered by id
-  float min_score = 1.0f;              // the weakest link that joined the group
+  // The weakest link: the lowest, over the group's images, of each one's best cosine to
+  // another member (what it would take to split the group).
+  float min_score = 1.0f;
 };
 
 struct DuplicateOptions {
@@ -27,7 +29,7 @@ struct DuplicateOptions {
   size_t max_groups = 1000;
 };
 
-// Largest groups first (then the most similar). Groups are connected components: a ~ b and
+// Largest groups first (then the most similar, then by first id). Groups are connected components: a ~ b and
 // b ~ c put a, b and c together even when a and c are further apart.
 std::vector<DuplicateGroup> find_duplicates(pipeline::Library& lib, const DuplicateOptions& options);
 
