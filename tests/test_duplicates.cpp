@@ -76,12 +76,7 @@ TEST(Duplicates, GroupsMatchABruteForceOverEveryPair) {
   ASSERT_EQ(test::run_cli("index " + imgs + " --quiet --precision fp32 --db " + db + " --model " + model).exit_code, 0);
   std::string input;
   for (const auto& p : paths) input += nlohmann::json{{"image", p}}.dump() + "\n";
-  const auto e = test::run_cli("embed --normalize --precision fp32 --model " + model, input);
-  ASSERT_EQ(e.exit_code, 0);
-  std::vector<std::vector<float>> v;
-  std::istringstream lines(e.out);
-  for (std::string line; std::getline(lines, line);)
-    v.push_back(nlohmann::json::parse(line)["embedding"].get<std::vector<float>>());
+  const auto v = test::embed_with_cli(model, input);
   ASSERT_EQ(v.size(), paths.size());
 
   for (float threshold : {0.99f, 0.95f, 0.9f, 0.8f}) {

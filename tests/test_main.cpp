@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -37,6 +38,17 @@ const std::vector<std::pair<std::string, std::string>>& fixture_image_captions()
       {"a cat", "a tabby cat looking up"}, {"a cup of coffee", "coffee on a saucer"}, {"a green picture", "green"},
       {"a logo", "the scikit-image logo"}, {"a red motorcycle", "a motorbike"}, {"a rocket launch", "a rocket on a pad"}};
   return captions;
+}
+
+std::vector<std::vector<float>> embed_with_cli(const std::string& model, const std::string& jsonl,
+                                               const std::string& precision, const std::string& extra) {
+  const auto r = run_cli("embed --normalize --precision " + precision + " " + extra + " --model " + model, jsonl);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::vector<std::vector<float>> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    out.push_back(nlohmann::json::parse(line)["embedding"].get<std::vector<float>>());
+  return out;
 }
 
 void write_fixture_caption_set(const std::string& path) {

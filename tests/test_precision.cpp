@@ -188,15 +188,7 @@ TEST(PrecisionCli, RecallOnTheFixtureEvalSetMatchesFp32) {
       texts.push_back(c);
     }
   // Unit embeddings per mode from `clipdex embed`: rows are the images, then the captions.
-  auto embed = [&](const std::string& p) {
-    const auto e = test::run_cli("embed --normalize --precision " + p + " --model " + model, embed_in);
-    EXPECT_EQ(e.exit_code, 0);
-    std::vector<std::vector<float>> v;
-    std::istringstream lines(e.out);
-    for (std::string line; std::getline(lines, line);)
-      v.push_back(nlohmann::json::parse(line)["embedding"].get<std::vector<float>>());
-    return v;
-  };
+  auto embed = [&](const std::string& p) { return test::embed_with_cli(model, embed_in, p); };
   const size_t n_img = files.size(), n_cap = texts.size();
   auto scores = [&](const std::vector<std::vector<float>>& v) {  // [caption][image]
     std::vector<std::vector<double>> s(n_cap, std::vector<double>(n_img));
@@ -275,20 +267,13 @@ TEST(PrecisionCli, ReducedDecodeEmbeddingsAgreeWithExactDecode) {
     }
   ASSERT_GE(photos, 10);
   const std::string model = test::shared_path("fixtures/models/vit-tiny/hf");
-  const auto fast = test::run_cli("embed --normalize --precision fp32 --model " + model, input);
-  const auto exact = test::run_cli("embed --normalize --precision fp32 --exact-decode --model " + model, input);
-  ASSERT_EQ(fast.exit_code, 0);
-  ASSERT_EQ(exact.exit_code, 0);
-  std::istringstream a(fast.out), b(exact.out);
-  std::string la, lb;
+  const auto fast = test::embed_with_cli(model, input);
+  const auto exact = test::embed_with_cli(model, input, "fp32", "--exact-decode");
+  ASSERT_EQ(fast.size(), exact.size());
   double worst = 1.0;
   int rows = 0;
-  while (std::getline(a, la) && std::getline(b, lb)) {
-    const auto va = nlohmann::json::parse(la)["embedding"].get<std::vector<float>>();
-    const auto vb = nlohmann::json::parse(lb)["embedding"].get<std::vector<float>>();
-    worst = std::min(worst, cosine(va.data(), vb.data(), int64_t(va.size())));
-    ++rows;
-  }
+  for (size_t i = 0; i < fast.size(); ++i, ++rows)
+    worst = std::min(worst, cosine(fast[i].data(), exact[i].data(), int64_t(fast[i].size())));
   EXPECT_EQ(rows, photos);
   std::cout << "[ decode ] reduced vs exact JPEG decode, " << rows << " photos: min cos " << worst << "\n";
   EXPECT_GE(worst, 0.995);

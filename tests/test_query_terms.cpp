@@ -47,19 +47,6 @@ TEST(QueryTerms, WeightSuffixIsParsedOnlyWhenItIsANumber) {
   EXPECT_EQ(split_weight("x:1e40"), std::make_pair(std::string("x:1e40"), 1.0f));  // not a finite float
 }
 
-namespace {
-
-std::vector<std::vector<float>> embed_lines(const std::string& model, const std::string& input) {
-  const auto r = test::run_cli("embed --normalize --precision fp32 --model " + model, input);
-  EXPECT_EQ(r.exit_code, 0);
-  std::vector<std::vector<float>> out;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);)
-    out.push_back(nlohmann::json::parse(line)["embedding"].get<std::vector<float>>());
-  return out;
-}
-
-}  // namespace
 
 TEST(QueryTermsCli, CombinedSearchMatchesBruteForce) {
   const std::string dir = test::scratch_dir("query-terms");
@@ -72,7 +59,7 @@ TEST(QueryTermsCli, CombinedSearchMatchesBruteForce) {
   for (const auto& f : files) input += nlohmann::json{{"image", images + "/" + f}}.dump() + "\n";
   input += nlohmann::json{{"text", "a red motorcycle"}}.dump() + "\n";
   input += nlohmann::json{{"text", "night"}}.dump() + "\n";
-  const auto e = embed_lines(model, input);
+  const auto e = test::embed_with_cli(model, input);
   ASSERT_EQ(e.size(), files.size() + 2);
   const size_t n = files.size(), rocket = 7;
   ASSERT_EQ(files[rocket], "rocket.jpg");

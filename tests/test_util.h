@@ -12,6 +12,10 @@ std::string shared_path(const std::string& relative);
 const std::vector<std::string>& fixture_image_files();
 // Two captions for each of fixture_image_files(), in the same order: a small retrieval set.
 const std::vector<std::pair<std::string, std::string>>& fixture_image_captions();
+// Unit embeddings from `clipdex embed --normalize --precision PRECISION [EXTRA] --model MODEL`
+// of JSONL input ({"text"} / {"image"} lines), one row per line; a failed run fails the test.
+std::vector<std::vector<float>> embed_with_cli(const std::string& model, const std::string& jsonl,
+                                               const std::string& precision = "fp32", const std::string& extra = "");
 // Writes that set as eval JSONL ({"image", "caption"} per line) to PATH.
 void write_fixture_caption_set(const std::string& path);
 
