@@ -77,6 +77,10 @@ std::unique_ptr<Backend> make_backend(Precision precision);
 // What Auto resolves to on this CPU (measured once per process).
 Precision resolve_auto_precision();
 
+// What a run asked for Auto gets: $CLIPDEX_PRECISION when it names a precision, else the
+// measured choice. (The tests set it to fp32 so their tolerances hold on every CPU.)
+Precision default_precision();
+
 // Applies an activation in place (shared by backends that run it as a separate pass).
 void apply_activation(float* x, int64_t n, Activation act);
 

@@ -5,10 +5,12 @@
 // int8 is never chosen implicitly: it changes the embeddings enough that a library records it
 // (see docs/PRECISION.md).
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 
 #include "kernels/backend.h"
+#include "core/error.h"
 #include "kernels/cpu_features.h"
 
 namespace clipdex::kernels {
@@ -54,8 +56,17 @@ Precision resolve_auto_precision() {
   return chosen;
 }
 
+Precision default_precision() {
+  if (const char* env = std::getenv("CLIPDEX_PRECISION"); env && *env) {
+    const auto p = parse_precision(env);
+    if (!p) throw InputError(std::string("CLIPDEX_PRECISION must be auto, fp32, bf16 or int8, not '") + env + "'");
+    if (*p != Precision::Auto) return *p;
+  }
+  return resolve_auto_precision();
+}
+
 std::unique_ptr<Backend> make_backend(Precision precision) {
-  if (precision == Precision::Auto) precision = resolve_auto_precision();
+  if (precision == Precision::Auto) precision = default_precision();
   try {
     return make_onednn_backend(precision);
   } catch (const std::exception&) {
