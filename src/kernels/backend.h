@@ -67,11 +67,13 @@ class Backend {
 // The portable CPU backend: OpenBLAS sgemm, fp32 everywhere.
 std::unique_ptr<Backend> make_cpu_backend();
 
-// The oneDNN backend in the given precision (not Auto); throws if this CPU cannot run it.
-std::unique_ptr<Backend> make_onednn_backend(Precision precision);
+// The oneDNN backend in the given precision (not Auto); throws InputError if this CPU cannot run
+// it. `note` is appended to kernels() (why this precision was chosen).
+std::unique_ptr<Backend> make_onednn_backend(Precision precision, const std::string& note = "");
 
 // The backend for a run: Auto measures fp32 against bf16 GEMMs on this CPU once per process and
-// takes the faster; explicit precisions are honoured on any x86-64 CPU (slowly where emulated).
+// takes the faster. bf16 where oneDNN has no bf16 kernel at all (AVX2-only CPUs) runs fp32, which
+// gives the same model id, and says so in kernels(); int8 has no such fallback (its vectors differ).
 std::unique_ptr<Backend> make_backend(Precision precision);
 
 // What Auto resolves to on this CPU (measured once per process).

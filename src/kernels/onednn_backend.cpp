@@ -125,7 +125,7 @@ ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const 
 
 class OnednnBackend final : public CpuOpsBackend {
  public:
-  explicit OnednnBackend(Precision precision) : precision_(precision) {
+  OnednnBackend(Precision precision, std::string note) : precision_(precision), note_(std::move(note)) {
     const auto& cpu = cpu_features();
     int8_levels_ = cpu.vnni ? 255 : 127;
     // Probe once so an unsupported mode fails here, not in the middle of a model.
@@ -144,6 +144,7 @@ class OnednnBackend final : public CpuOpsBackend {
     std::string s = fmt::format("{}: oneDNN matmul ({}), ISA {}", to_string(precision_), impl_, cpu.onednn_isa);
     if (precision_ == Precision::Int8)
       s += fmt::format(", {}-bit activations; patch embedding and projections fp32", int8_levels_ == 255 ? 8 : 7);
+    if (!note_.empty()) s += " (" + note_ + ")";
     return s;
   }
 
@@ -303,6 +304,7 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   Precision precision_;
+  std::string note_;
   int int8_levels_ = 255;
   float weight_levels_ = 127.0f;  // s8 weights use -127..127 (symmetric)
   std::string impl_;  // oneDNN's implementation name for this precision's matmuls
@@ -310,9 +312,9 @@ class OnednnBackend final : public CpuOpsBackend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_onednn_backend(Precision precision) {
+std::unique_ptr<Backend> make_onednn_backend(Precision precision, const std::string& note) {
   if (precision == Precision::Auto) throw Error("make_onednn_backend needs a resolved precision");
-  return std::make_unique<OnednnBackend>(precision);
+  return std::make_unique<OnednnBackend>(precision, note);
 }
 
 }  // namespace clipdex::kernels

@@ -70,9 +70,15 @@ std::unique_ptr<Backend> make_backend(Precision precision) {
   try {
     return make_onednn_backend(precision);
   } catch (const std::exception&) {
-    if (precision != Precision::Fp32) throw;
-    return make_cpu_backend();  // no oneDNN kernels at all: the portable path
+    if (precision == Precision::Int8) throw;
   }
+  if (precision == Precision::Bf16) {
+    try {
+      return make_onednn_backend(Precision::Fp32, "bf16 asked for: this CPU has no bf16 kernel, fp32 runs instead");
+    } catch (const std::exception&) {
+    }
+  }
+  return make_cpu_backend();  // no oneDNN kernels at all: the portable path
 }
 
 }  // namespace clipdex::kernels
