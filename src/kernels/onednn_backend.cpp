@@ -20,7 +20,6 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -28,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu_features.h"
 #include "kernels/cpu_ops.h"
@@ -58,16 +58,20 @@ ThreadState& thread_state() {
   return state;
 }
 
-uint16_t to_bf16(float f) {  // round to nearest even
-  uint32_t u = std::bit_cast<uint32_t>(f);
-  u += 0x7FFF + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
+// out[0, n) = in rounded to bf16 (nearest even), on the pool.
+void to_bf16(const float* in, size_t n, uint16_t* out) {
+  ThreadPool::global().parallel_for(n, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) out[i] = f32_to_bf16(in[i]);
+  });
 }
 
 dt gemm_src_type(Precision p) { return p == Precision::Int8 ? dt::u8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
 dt gemm_wei_type(Precision p) { return p == Precision::Int8 ? dt::s8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
 dt gemm_dst_type(Precision p) { return p == Precision::Int8 ? dt::s32 : dt::f32; }
-size_t src_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Precision::Bf16 ? 2 : 4; }
+// Bytes per element of the GEMM's inputs (activations and weights alike).
+size_t element_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Precision::Bf16 ? 2 : 4; }
+
+constexpr float kWeightLevels = 127.0f;  // s8 weights use -127..127 (symmetric)
 
 struct ColumnBlock {
   int64_t n0 = 0, width = 0;
@@ -159,12 +163,10 @@ class OnednnBackend final : public CpuOpsBackend {
     if (p == Precision::Bf16) {
       auto& bf16 = packed->plain_bf16;
       bf16.resize(static_cast<size_t>(n * k));
-      ThreadPool::global().parallel_for(bf16.size(), [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) bf16[i] = to_bf16(w.weight.data[i]);
-      });
+      to_bf16(w.weight.ptr(), bf16.size(), bf16.data());
       plain = bf16.data();
     } else if (p == Precision::Int8) {
-      quantize_weights(w, *packed, packed->plain_s8, weight_levels_);
+      quantize_weights(w, *packed, packed->plain_s8, kWeightLevels);
       plain = packed->plain_s8.data();
     } else {
       packed->plain_f32 = std::move(w.weight.data);  // handed back below if packing fails
@@ -178,7 +180,7 @@ class OnednnBackend final : public CpuOpsBackend {
     try {
       for (int64_t n0 = 0; n0 < n; n0 += width) {
         const int64_t bw = std::min(width, n - n0);
-        const auto* base = static_cast<const uint8_t*>(plain) + n0 * k * static_cast<int64_t>(weight_bytes(p));
+        const auto* base = static_cast<const uint8_t*>(plain) + n0 * k * static_cast<int64_t>(element_bytes(p));
         packed->blocks.push_back(make_block(p, k, n0, bw, base, k, borrowed));
       }
     } catch (const dnnl::error&) {
@@ -207,9 +209,7 @@ class OnednnBackend final : public CpuOpsBackend {
     const void* src = x;
     if (P.precision == Precision::Bf16) {
       x_bf16.resize(static_cast<size_t>(m * P.k));
-      ThreadPool::global().parallel_for(x_bf16.size(), [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) x_bf16[i] = to_bf16(x[i]);
-      });
+      to_bf16(x, x_bf16.size(), x_bf16.data());
       src = x_bf16.data();
     } else if (P.precision == Precision::Int8) {
       quantize_rows(x, m, P.k, x_u8, row_scale, row_zero);
@@ -228,7 +228,7 @@ class OnednnBackend final : public CpuOpsBackend {
         const int64_t r0 = static_cast<int64_t>(job) / col_blocks * rows_per_job;
         const int64_t rows = std::min(rows_per_job, m - r0);
         const ColumnBlock& blk = P.blocks[static_cast<size_t>(job % col_blocks)];
-        run_block(ts, P, blk, static_cast<const uint8_t*>(src) + r0 * P.k * src_bytes(P.precision), rows,
+        run_block(ts, P, blk, static_cast<const uint8_t*>(src) + r0 * P.k * element_bytes(P.precision), rows,
                   y + r0 * P.n + blk.n0);
         epilogue(P, w, blk, r0, rows, row_scale, row_zero, ts.accumulators, y, act);
       }
@@ -236,8 +236,6 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
  private:
-  static size_t weight_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Precision::Bf16 ? 2 : 4; }
-
   // s8 weights, symmetric per output channel.
   static void quantize_weights(const LinearWeights& w, PackedLinear& P, std::vector<int8_t>& out, float levels) {
     const int64_t k = w.in(), n = w.out();
@@ -306,7 +304,6 @@ class OnednnBackend final : public CpuOpsBackend {
   Precision precision_;
   std::string note_;
   int int8_levels_ = 255;
-  float weight_levels_ = 127.0f;  // s8 weights use -127..127 (symmetric)
   std::string impl_;  // oneDNN's implementation name for this precision's matmuls
 };
 
