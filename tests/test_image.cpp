@@ -238,7 +238,7 @@ TEST(Decode, ReducedJpegDecodeUsesPilsDraftScale) {
     const auto jpg = encode_jpeg(gradient_rgb(c.w, c.h), 90);
     DecodeOptions reduced;
     reduced.reduce_to = 224;
-    SourceSize size;
+    SourceInfo size;
     const Image small = decode_image(jpg, reduced, "test", &size);
     EXPECT_EQ(small.width, c.want_w) << c.w << "x" << c.h;
     EXPECT_EQ(small.height, c.want_h) << c.w << "x" << c.h;
@@ -252,7 +252,7 @@ TEST(Decode, ReducedJpegDecodeUsesPilsDraftScale) {
   const auto turned = encode_jpeg_with_orientation(gradient_rgb(1000, 600), 6);
   DecodeOptions reduced;
   reduced.reduce_to = 224;
-  SourceSize size;
+  SourceInfo size;
   const Image im = decode_image(turned, reduced, "test", &size);
   EXPECT_EQ(size.width, 600);
   EXPECT_EQ(size.height, 1000);

@@ -1,10 +1,11 @@
 #pragma once
 // Image file decoding: JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), GIF (giflib, first
-// frame) and BMP, detected by content. Output matches what PIL's Image.open() + load() gives
+// frame), BMP, TIFF (libtiff, first page) and HEIC/HEIF/AVIF (libheif), detected by content. Output matches what PIL's Image.open() + load() gives
 // (same libjpeg settings, PIL's handling of palette, alpha, 16-bit and sub-byte PNGs).
 // Every failure is an InputError naming the file; the pixel count is checked from the header
 // before any pixel memory is allocated.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -21,16 +22,20 @@ struct DecodeOptions {
   int reduce_to = 0;
 };
 
-// The stored picture's size (after EXIF orientation), whatever scale it was decoded at.
-struct SourceSize {
+// What the file says about the picture, whatever scale it was decoded at: its stored size
+// (after orientation), format and the EXIF tags a photo library filters on.
+struct SourceInfo {
   int width = 0, height = 0;
+  std::string format;               // as detect_format() names it
+  std::optional<int64_t> taken_at;  // EXIF DateTimeOriginal as seconds since 1970 (wall clock read as UTC)
+  std::string camera_make, camera_model;
 };
 
-// "jpeg", "png", "webp", "gif", "bmp", or "" when the content is none of them.
+// "jpeg", "png", "webp", "gif", "bmp", "tiff", "heif", "avif", or "" when the content is none of them.
 std::string detect_format(std::span<const uint8_t> bytes);
 
 Image decode_image(std::span<const uint8_t> bytes, const DecodeOptions& options = {},
-                   const std::string& name = "<memory>", SourceSize* source = nullptr);
-Image decode_image_file(const std::string& path, const DecodeOptions& options = {}, SourceSize* source = nullptr);
+                   const std::string& name = "<memory>", SourceInfo* source = nullptr);
+Image decode_image_file(const std::string& path, const DecodeOptions& options = {}, SourceInfo* source = nullptr);
 
 }  // namespace clipdex::image

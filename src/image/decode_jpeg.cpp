@@ -37,12 +37,12 @@ void on_message(j_common_ptr cinfo, int level) {
 
 constexpr unsigned kExifMarker = JPEG_APP0 + 1;
 
-int find_exif_orientation(j_decompress_ptr cinfo) {
+std::vector<uint8_t> find_exif(j_decompress_ptr cinfo) {
   for (auto* m = cinfo->marker_list; m; m = m->next) {
     if (m->marker == kExifMarker && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
-      return exif_orientation({m->data, m->data_length});
+      return {m->data, m->data + m->data_length};
   }
-  return 1;
+  return {};
 }
 
 enum class JpegResult { Ok, Error, Truncated, TooLarge };
@@ -76,7 +76,7 @@ JpegResult read_jpeg(jpeg_decompress_struct& cinfo, ErrorManager& err, std::span
       cinfo.out_color_space = JCS_RGB;
       break;
   }
-  out.exif_orientation = find_exif_orientation(&cinfo);
+  out.exif = find_exif(&cinfo);
   out.source_width = static_cast<int>(cinfo.image_width);
   out.source_height = static_cast<int>(cinfo.image_height);
   if (opt.reduce_to > 0) {

@@ -94,7 +94,7 @@ bool read_png(png_structp png, png_infop info, Reader& reader, const DecodeOptio
   png_uint_32 exif_len = 0;
   png_bytep exif = nullptr;
   if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif && exif_len > 0)
-    out.exif_orientation = exif_orientation({exif, exif_len});
+    out.exif.assign(exif, exif + exif_len);
 #endif
   return true;
 }

@@ -8,18 +8,18 @@
 namespace clipdex::image::detail {
 
 namespace {
-int webp_exif_orientation(std::span<const uint8_t> bytes) {
+std::vector<uint8_t> webp_exif(std::span<const uint8_t> bytes) {
   WebPData data{bytes.data(), bytes.size()};
   WebPDemuxer* demux = WebPDemux(&data);
-  if (!demux) return 1;
-  int orientation = 1;
+  if (!demux) return {};
+  std::vector<uint8_t> exif;
   WebPChunkIterator it;
   if (WebPDemuxGetChunk(demux, "EXIF", 1, &it)) {
-    orientation = exif_orientation({it.chunk.bytes, it.chunk.size});
+    exif.assign(it.chunk.bytes, it.chunk.bytes + it.chunk.size);
     WebPDemuxReleaseChunkIterator(&it);
   }
   WebPDemuxDelete(demux);
-  return orientation;
+  return exif;
 }
 }  // namespace
 
@@ -40,7 +40,7 @@ Decoded decode_webp(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
                        : WebPDecodeRGBInto(bytes.data(), bytes.size(), out.image.pixels.data(), out.image.pixels.size(),
                                            static_cast<int>(row));
   if (!ok) throw_input("{}: corrupt or truncated WebP data", name);
-  out.exif_orientation = webp_exif_orientation(bytes);
+  out.exif = webp_exif(bytes);
   return out;
 }
 

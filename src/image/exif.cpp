@@ -1,6 +1,7 @@
-// EXIF orientation through libexif, and the eight orientation transforms.
+// EXIF tags through libexif (orientation, date taken, camera), and the eight orientation transforms.
 #include <libexif/exif-data.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -9,20 +10,64 @@
 
 namespace clipdex::image::detail {
 
-int exif_orientation(std::span<const uint8_t> exif) {
-  // libexif expects the "Exif\0\0" prefix that JPEG APP1 has and PNG/WebP chunks lack.
+namespace {
+
+using ExifPtr = std::unique_ptr<ExifData, decltype(&exif_data_unref)>;
+
+std::string ascii_tag(ExifData* ed, ExifIfd ifd, ExifTag tag) {
+  ExifEntry* e = exif_content_get_entry(ed->ifd[ifd], tag);
+  if (!e || e->format != EXIF_FORMAT_ASCII || !e->data) return "";
+  std::string s(reinterpret_cast<const char*>(e->data), e->size);
+  s = s.substr(0, s.find('\0'));
+  // Cameras pad with spaces; anything not printable ASCII is dropped rather than stored as bad UTF-8.
+  std::string out;
+  for (char c : s)
+    if (c >= 0x20 && c < 0x7f) out += c;
+  const auto last = out.find_last_not_of(' ');
+  return last == std::string::npos ? "" : out.substr(0, last + 1);
+}
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  // Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar.
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_exif_datetime(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep1 = 0, sep2 = 0;
+  if (std::sscanf(text.c_str(), "%4d%c%2d%c%2d %2d:%2d:%2d", &y, &sep1, &mo, &sep2, &d, &h, &mi, &s) != 8) return std::nullopt;
+  if (sep1 != sep2 || (sep1 != ':' && sep1 != '-')) return std::nullopt;
+  if (y < 1800 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
+    return std::nullopt;
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+ExifTags read_exif(std::span<const uint8_t> exif) {
+  ExifTags tags;
+  if (exif.empty()) return tags;
+  // libexif expects the "Exif\0\0" prefix that JPEG APP1 has and PNG/WebP/HEIF payloads lack.
   std::vector<uint8_t> data;
-  if (exif.size() < 6 || std::memcmp(exif.data(), "Exif\0\0", 6) != 0) {
-    data.assign({'E', 'x', 'i', 'f', 0, 0});
-  }
+  if (exif.size() < 6 || std::memcmp(exif.data(), "Exif\0\0", 6) != 0) data.assign({'E', 'x', 'i', 'f', 0, 0});
   data.insert(data.end(), exif.begin(), exif.end());
-  std::unique_ptr<ExifData, decltype(&exif_data_unref)> ed(
-      exif_data_new_from_data(data.data(), static_cast<unsigned int>(data.size())), &exif_data_unref);
-  if (!ed) return 1;
-  ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
-  if (!e || e->format != EXIF_FORMAT_SHORT || e->components < 1 || e->size < 2) return 1;
-  const int v = exif_get_short(e->data, exif_data_get_byte_order(ed.get()));
-  return (v >= 1 && v <= 8) ? v : 1;
+  ExifPtr ed(exif_data_new_from_data(data.data(), static_cast<unsigned int>(data.size())), &exif_data_unref);
+  if (!ed) return tags;
+  if (ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+      e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2) {
+    const int v = exif_get_short(e->data, exif_data_get_byte_order(ed.get()));
+    if (v >= 1 && v <= 8) tags.orientation = v;
+  }
+  for (ExifTag t : {EXIF_TAG_DATE_TIME_ORIGINAL, EXIF_TAG_DATE_TIME_DIGITIZED})
+    if (!tags.taken_at) tags.taken_at = parse_exif_datetime(ascii_tag(ed.get(), EXIF_IFD_EXIF, t));
+  tags.camera_make = ascii_tag(ed.get(), EXIF_IFD_0, EXIF_TAG_MAKE);
+  tags.camera_model = ascii_tag(ed.get(), EXIF_IFD_0, EXIF_TAG_MODEL);
+  return tags;
 }
 
 Image apply_orientation(const Image& im, int orientation) {

@@ -12,7 +12,7 @@ void load_images(const std::vector<std::string>& paths, const image::PreprocessC
         LoadedImage item;
         item.index = i;
         try {
-          image::SourceSize size;
+          image::SourceInfo size;
           const image::Image im = image::decode_image_file(paths[i], options.decode, &size);
           item.width = size.width;
           item.height = size.height;

@@ -296,9 +296,19 @@ ApiResponse Api::classify(const ApiRequest& r) {
 }
 
 ApiResponse Api::image(const ApiRequest& r) {
-  std::string bytes = read_indexed_file(*lib_, content_id_param(r), options_.max_file_bytes);
-  const std::string type = content_type_of({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  return {200, type, std::move(bytes), {{"Cache-Control", "no-cache"}}};
+  const int64_t id = content_id_param(r);
+  std::string bytes = read_indexed_file(*lib_, id, options_.max_file_bytes);
+  const auto encoded = std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  const std::string format = image::detect_format(encoded);
+  if (format == "tiff" || format == "heif") {
+    // Browsers show neither TIFF nor HEIC: send the full-size picture as a JPEG instead.
+    const auto lease = pixels_.reserve_for(encoded, options_.max_pixels);
+    image::DecodeOptions d;
+    d.max_pixels = options_.max_pixels;
+    const auto jpg = image::encode_jpeg(image::decode_image(encoded, d, fmt::format("image {}", id)), 92);
+    return {200, "image/jpeg", std::string(jpg.begin(), jpg.end()), {{"Cache-Control", "no-cache"}}};
+  }
+  return {200, content_type_of(encoded), std::move(bytes), {{"Cache-Control", "no-cache"}}};
 }
 
 ApiResponse Api::thumb(const ApiRequest& r) {
