@@ -1,5 +1,7 @@
 // clipdex search --db PATH ["text"] [--text T[:w]]... [--minus T[:w]]... [--image FILE[:w]]...
-//                [--like PATH|ID[:w]]... [--target texts] [-k N] [--json]
+//                [--like PATH|ID[:w]]... [--target texts] [-k N] [--offset N] [--json]
+//                [--folder DIR]... [--path GLOB]... [--since DATE] [--until DATE]
+//                [--min-width N] [--min-height N] [--format F]...
 #include <charconv>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "core/error.h"
 #include "text/utf8.h"
 #include "core/mapped_file.h"
+#include "search/filters.h"
 #include "search/query_terms.h"
 #include "search/searcher.h"
 
@@ -33,6 +36,9 @@ void register_search(CLI::App& app) {
   struct Options {
     std::string db, text, target = "images";
     std::vector<std::string> texts, minus, images, likes;
+    std::vector<std::string> folders, paths, formats;
+    std::string since, until;
+    int min_width = 0, min_height = 0;
     ModelOptions model;
     size_t k = 10, offset = 0;
     float min_score = -1.0f;
@@ -53,6 +59,13 @@ void register_search(CLI::App& app) {
       ->check(CLI::Range(size_t{0}, search::kMaxResultDepth - 1));
   cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity (-1 to 1)")
       ->check(CLI::Range(-1.0f, 1.0f));
+  cmd->add_option("--folder", o->folders, "Only images under this folder (repeatable: any of them)");
+  cmd->add_option("--path", o->paths, "Only images whose path matches this glob, e.g. '*/2023/*' (repeatable: any)");
+  cmd->add_option("--since", o->since, "Only images taken on or after DATE (YYYY[-MM[-DD[THH:MM[:SS]]]]; EXIF date, else file time)");
+  cmd->add_option("--until", o->until, "Only images taken on or before DATE (the whole of a YYYY or YYYY-MM)");
+  cmd->add_option("--min-width", o->min_width, "Only images at least this wide (pixels)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-height", o->min_height, "Only images at least this tall (pixels)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--format", o->formats, "Only these formats: jpeg, png, webp, gif, bmp, tiff, heif, avif (repeatable or comma-separated)");
   cmd->add_flag("--json", o->json, "Print {\"results\": [...]}");
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
@@ -62,11 +75,19 @@ void register_search(CLI::App& app) {
       throw InputError("give a query: text, --text, --minus, --image FILE or --like PATH");
     auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
     search::Searcher s(lib, o->model.open_for(*lib, /*remember=*/false));
-    const search::Query q{o->k, o->min_score, o->offset};
+    search::Query q{o->k, o->min_score, o->offset};
+    for (const auto& v : o->folders) search::add_filter_field(q.filter, "folder", v);
+    for (const auto& v : o->paths) search::add_filter_field(q.filter, "path", v);
+    for (const auto& v : o->formats) search::add_filter_field(q.filter, "format", v);
+    if (!o->since.empty()) search::add_filter_field(q.filter, "since", o->since);
+    if (!o->until.empty()) search::add_filter_field(q.filter, "until", o->until);
+    q.filter.min_width = o->min_width;
+    q.filter.min_height = o->min_height;
     nlohmann::json results = nlohmann::json::array();
     if (o->target == "texts") {
       if (o->images.size() != 1 || !o->text.empty() || !o->texts.empty() || !o->minus.empty() || !o->likes.empty())
         throw InputError("--target texts takes exactly one --image FILE");
+      if (!q.filter.empty()) throw InputError("filters (--folder, --since, ...) apply to image results, not --target texts");
       const std::string bytes = read_file(o->images.front());
       for (const auto& h : s.texts_for_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q)) {
         results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
@@ -101,6 +122,7 @@ void register_search(CLI::App& app) {
         nlohmann::json r = {{"id", h.id}, {"score", h.score}, {"width", h.width}, {"height", h.height}};
         put_path(r, "path", h.path);
         r["paths"] = h.paths;
+        search::put_image_details(r, h);
         for (const auto& p : h.paths)
           if (!text::is_valid_utf8(p)) {
             nlohmann::json exact = nlohmann::json::array();

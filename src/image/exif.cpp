@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/civil_date.h"
 #include "image/decoders.h"
 
 namespace clipdex::image::detail {
@@ -27,16 +28,6 @@ std::string ascii_tag(ExifData* ed, ExifIfd ifd, ExifTag tag) {
   return last == std::string::npos ? "" : out.substr(0, last + 1);
 }
 
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  // Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar.
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
 std::optional<int64_t> parse_exif_datetime(const std::string& text) {
@@ -44,7 +35,7 @@ std::optional<int64_t> parse_exif_datetime(const std::string& text) {
   char sep1 = 0, sep2 = 0;
   if (std::sscanf(text.c_str(), "%4d%c%2d%c%2d %2d:%2d:%2d", &y, &sep1, &mo, &sep2, &d, &h, &mi, &s) != 8) return std::nullopt;
   if (sep1 != sep2 || (sep1 != ':' && sep1 != '-')) return std::nullopt;
-  if (y < 1800 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
+  if (y < 1800 || y > 9999 || mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)) || h > 23 || mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
     return std::nullopt;
   return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 + s;
 }

@@ -62,6 +62,21 @@ class ShardedIndex final : public VectorIndex {
     return out;
   }
 
+  std::vector<Hit> search_among(const float* q, size_t k, const std::vector<int64_t>& allowed) const override {
+    std::vector<std::vector<int64_t>> per_shard(shards_.size());
+    for (int64_t id : allowed) per_shard[static_cast<size_t>(id) % shards_.size()].push_back(id);  // stays sorted
+    std::vector<std::vector<Hit>> parts(shards_.size());
+    ThreadPool::global().parallel_for(shards_.size(), [&](size_t b, size_t e) {
+      for (size_t s = b; s < e; ++s)
+        if (!per_shard[s].empty()) parts[s] = shards_[s]->search_among(q, k, per_shard[s]);
+    });
+    std::vector<Hit> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    std::sort(out.begin(), out.end(), [](const Hit& a, const Hit& b) { return a.score > b.score; });
+    if (out.size() > k) out.resize(k);
+    return out;
+  }
+
   void save(const std::string& path) const override {
     for (size_t s = 0; s < shards_.size(); ++s) shards_[s]->save(path + ".shard" + std::to_string(s));
   }

@@ -33,6 +33,11 @@ class VectorIndex {
   virtual bool remove(const int64_t* ids, size_t n) = 0;
   // q: [nq, dim]; up to k hits per query, best first.
   virtual std::vector<std::vector<Hit>> search(const float* q, size_t nq, size_t k) const = 0;
+  // One query over only the vectors whose ids are in `allowed` (sorted, unique; ids the index
+  // lacks are ignored), filtered inside the search (FAISS IDSelector). Up to k hits, best first;
+  // graph and inverted-list indexes may find fewer than k of the allowed vectors (the caller
+  // then scores them exactly).
+  virtual std::vector<Hit> search_among(const float* q, size_t k, const std::vector<int64_t>& allowed) const = 0;
 
   // Atomic save (temporary file, fsync, rename).
   virtual void save(const std::string& path) const = 0;

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "pipeline/content_hash.h"
+#include "pipeline/metadata_backfill.h"
 #include "pipeline/parallel_batches.h"
 #include "pipeline/progress.h"
 #include "pipeline/scan_rules.h"
@@ -37,6 +38,7 @@ struct Item {
   bool duplicate = false;  // content already known or claimed by another file: not decoded
   std::vector<float> pixels;
   int width = 0, height = 0;
+  store::ImageMetadata metadata;
   std::string error;
 };
 
@@ -138,7 +140,7 @@ class BatchCommitter {
         deferred_.push_back(std::move(it));
       } else {
         new_content[it.hash] = change.contents.size();
-        change.contents.push_back({it.hash, it.width, it.height, {}, {rec}});
+        change.contents.push_back({it.hash, it.width, it.height, std::move(it.metadata), {}, {rec}});
         pixels.insert(pixels.end(), it.pixels.begin(), it.pixels.end());
       }
     }
@@ -225,7 +227,9 @@ void record_roots(Library& lib, const std::vector<std::string>& roots) {
 bool has_image_extension(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".gif" || ext == ".bmp";
+  for (const char* known : {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"})
+    if (ext == known) return true;
+  return false;
 }
 
 IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
@@ -286,11 +290,12 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
             it.duplicate = !claimed.insert(it.hash).second || lib.catalog().content_by_hash(it.hash).has_value();
           }
           if (!it.duplicate) {
-            image::SourceSize size;
+            image::SourceInfo info;
             const auto im = image::decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-                                                decode, it.file.path, &size);
-            it.width = size.width;
-            it.height = size.height;
+                                                decode, it.file.path, &info);
+            it.width = info.width;
+            it.height = info.height;
+            it.metadata = metadata_of(info);
             it.pixels = image::preprocess(im, cfg);
           }
         } catch (const std::exception& e) {
@@ -311,6 +316,7 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
       });
   committer.finish();
   progress.finish();
+  report.metadata_filled = backfill_metadata(lib, decode, options.threads);
   std::unique_lock lock(lib.mutex());
   lib.save_vectors();
   return report;

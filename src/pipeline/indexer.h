@@ -32,13 +32,15 @@ struct IndexOptions {
 
 struct IndexReport {
   int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;
+  int64_t metadata_filled = 0;  // images of an older library whose metadata was read (not re-embedded)
 };
 
 // Takes the library's writer lock for the run (unless the caller holds it already).
 IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
                           const IndexOptions& options);
 
-// Whether a file name has an image extension clipdex decodes (jpg jpeg png webp gif bmp).
+// Whether a file name has an image extension clipdex decodes (jpg jpeg png webp gif bmp tif
+// tiff heic heif avif).
 bool has_image_extension(const std::string& path);
 
 }  // namespace clipdex::pipeline

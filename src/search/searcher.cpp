@@ -39,6 +39,55 @@ std::vector<float> Searcher::image_embedding(std::span<const uint8_t> bytes) {
   return embedder_->embed_pixels(pixels.data(), 1, /*normalize=*/true);
 }
 
+namespace {
+
+// Filters that leave at most this many images are scored exactly without the index (reading a
+// few thousand stored vectors is cheaper than a filtered graph / inverted-list walk).
+constexpr size_t kScanAllowedBelow = 4096;
+
+void best_first(std::vector<index::Hit>& hits, size_t keep) {
+  keep = std::min(keep, hits.size());
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
+                    [](const auto& a, const auto& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); });
+  hits.resize(keep);
+}
+
+}  // namespace
+
+std::vector<index::Hit> Searcher::candidates(std::span<const float> v, size_t fetch, const std::vector<int64_t>* allowed) {
+  const auto* index = lib_->vectors();
+  if (!index || index->size() == 0) return {};
+  const auto& idx = *index;
+  const size_t pool = allowed ? allowed->size() : idx.size();
+  auto exact_over = [&](bool only_allowed) {
+    std::vector<index::Hit> hits;
+    if (only_allowed && allowed->size() <= kScanAllowedBelow) {
+      for (const auto& [id, e] : lib_->catalog().embeddings(*allowed)) hits.push_back({id, dot(v, e)});
+    } else {
+      lib_->catalog().for_each_embedding([&](int64_t id, std::span<const float> e) {
+        if (!only_allowed || std::binary_search(allowed->begin(), allowed->end(), id)) hits.push_back({id, dot(v, e)});
+      });
+    }
+    best_first(hits, fetch);
+    return hits;
+  };
+  if (allowed && allowed->size() <= kScanAllowedBelow) return exact_over(true);
+  auto hits = allowed ? idx.search_among(v.data(), fetch, *allowed) : idx.search(v.data(), 1, fetch)[0];
+  // An approximate index can run out of candidates before the depth asked for (HNSW deep into a
+  // large library, or a filter that its walk rarely meets): score the stored vectors instead of
+  // returning a short list.
+  if (hits.size() < std::min(fetch, pool)) return exact_over(allowed != nullptr);
+  if (!idx.exact_scores()) {
+    std::vector<int64_t> ids;
+    for (const auto& h : hits) ids.push_back(h.id);
+    const auto stored = lib_->catalog().embeddings(ids);
+    for (auto& h : hits)
+      if (auto e = stored.find(h.id); e != stored.end()) h.score = dot(v, e->second);
+  }
+  best_first(hits, hits.size());
+  return hits;
+}
+
 std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query& q,
                                           const std::vector<int64_t>& exclude) {
   if (q.k == 0) return {};
@@ -46,42 +95,40 @@ std::vector<ImageHit> Searcher::by_vector(std::span<const float> v, const Query&
     throw_input("offset + k is {}, past the deepest result a query may reach ({})", q.offset + q.k, kMaxResultDepth);
   lib_->sync();  // follow what another process (or this one) committed since the last search
   std::shared_lock lock(lib_->mutex());
-  const auto* index = lib_->vectors();
-  if (!index || index->size() == 0) return {};
-  const auto& idx = *index;
+  std::optional<std::vector<int64_t>> allowed;
+  if (!q.filter.empty()) {
+    allowed = lib_->catalog().contents_matching(q.filter);
+    std::erase_if(*allowed, [&](int64_t id) { return std::find(exclude.begin(), exclude.end(), id) != exclude.end(); });
+    if (allowed->empty()) return {};
+  }
   // Approximate indexes fetch more candidates, re-scored exactly from the stored vectors.
   const size_t depth = q.offset + q.k;
-  const size_t fetch = (idx.exact_scores() ? depth : 4 * depth) + exclude.size();
-  auto hits = idx.search(v.data(), 1, fetch)[0];
-  if (hits.size() < std::min(fetch, idx.size())) {
-    // An approximate index ran out of candidates before the depth asked for (HNSW does, deep
-    // into a large library): score every stored vector instead of returning a short list.
-    hits.clear();
-    lib_->catalog().for_each_embedding([&](int64_t id, std::span<const float> e) { hits.push_back({id, dot(v, e)}); });
-    const size_t keep = std::min(fetch, hits.size());
-    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
-                      [](const auto& a, const auto& b) { return a.score > b.score; });
-    hits.resize(keep);
-  } else if (!idx.exact_scores())
-    for (auto& h : hits)
-      if (auto e = lib_->catalog().embedding(h.id)) h.score = dot(v, *e);
-  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+  const auto* index = lib_->vectors();
+  const size_t fetch = (!index || index->exact_scores() ? depth : 4 * depth) + exclude.size();
+  auto hits = candidates(v, fetch, allowed ? &*allowed : nullptr);
+  std::erase_if(hits, [&](const index::Hit& h) {
+    return h.score < q.min_score || std::find(exclude.begin(), exclude.end(), h.id) != exclude.end();
+  });
+  if (hits.size() <= q.offset) return {};
+  hits.erase(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(q.offset));
+  if (hits.size() > q.k) hits.resize(q.k);
+  std::vector<int64_t> ids;
+  for (const auto& h : hits) ids.push_back(h.id);
+  auto summaries = lib_->catalog().summaries(ids);
   std::vector<ImageHit> out;
-  size_t skipped = 0;
   for (const auto& h : hits) {
-    if (h.score < q.min_score || std::find(exclude.begin(), exclude.end(), h.id) != exclude.end()) continue;
-    if (out.size() == q.k) break;
-    if (skipped < q.offset) {
-      ++skipped;
-      continue;
-    }
+    auto it = summaries.find(h.id);
+    if (it == summaries.end() || it->second.paths.empty()) continue;  // removed meanwhile
+    auto& sum = it->second;
     ImageHit r;
     r.id = h.id;
     r.score = std::clamp(h.score, -1.0f, 1.0f);  // unit vectors; float rounding can pass 1
-    r.paths = lib_->catalog().paths_of(h.id);
-    if (r.paths.empty()) continue;  // removed meanwhile
+    r.paths = std::move(sum.paths);
     r.path = r.paths.front();
-    if (auto c = lib_->catalog().content(h.id)) r.width = c->width, r.height = c->height;
+    r.width = sum.width;
+    r.height = sum.height;
+    r.metadata = std::move(sum.metadata);
+    r.date = sum.date;
     out.push_back(std::move(r));
   }
   return out;

@@ -19,6 +19,8 @@ struct ImageHit {
   std::vector<std::string> paths;  // every path holding it
   float score = 0;
   int width = 0, height = 0;
+  store::ImageMetadata metadata;
+  int64_t date = 0;  // EXIF date taken, else the first file's mtime (seconds since 1970)
 };
 
 struct TextHit {
@@ -30,7 +32,8 @@ struct TextHit {
 struct Query {
   size_t k = 10;
   float min_score = -1.0f;
-  size_t offset = 0;  // results skipped before the k returned (paging)
+  size_t offset = 0;            // results skipped before the k returned (paging)
+  store::ContentFilter filter = {};  // applied inside the vector search: k results whenever k match
 };
 
 // The deepest result a query may reach (offset + k): paging past it is refused.
@@ -66,6 +69,10 @@ class Searcher {
   const pipeline::Embedder& embedder() const { return *embedder_; }
 
  private:
+  // Up to `fetch` nearest stored vectors (among `allowed` when given), best first, with exact
+  // scores. Call with the library's mutex held.
+  std::vector<index::Hit> candidates(std::span<const float> v, size_t fetch, const std::vector<int64_t>* allowed);
+
   std::shared_ptr<pipeline::Library> lib_;
   std::shared_ptr<const pipeline::Embedder> embedder_;
   QueryCache cache_;

@@ -15,6 +15,7 @@
 #include "image/decode.h"
 #include "image/encode.h"
 #include "search/duplicates.h"
+#include "search/filters.h"
 #include "search/query_terms.h"
 #include "search/zeroshot.h"
 #include "server/bounded_dir.h"
@@ -78,6 +79,9 @@ search::Query query_from(const std::map<std::string, std::string>& p) {
   if (auto it = p.find("offset"); it != p.end()) q.offset = parse_offset(it->second);
   if (q.offset + q.k > search::kMaxResultDepth)
     throw ApiError(400, fmt::format("offset + k must be at most {}", search::kMaxResultDepth));
+  // Filters as query parameters (?folder=...&since=2023&format=jpeg,png); a bad value is a 400.
+  for (const auto& [key, value] : p)
+    if (search::is_filter_field(key) && !value.empty()) search::add_filter_field(q.filter, key, value);
   return q;
 }
 
@@ -86,14 +90,34 @@ search::Query query_from(const json& j) {
   if (j.contains("k")) p["k"] = j["k"].is_number() ? j["k"].dump() : "x";
   if (j.contains("min_score")) p["min_score"] = j["min_score"].is_number() ? j["min_score"].dump() : "x";
   if (j.contains("offset")) p["offset"] = j["offset"].is_number_integer() ? j["offset"].dump() : "x";
-  return query_from(p);
+  auto q = query_from(p);
+  // "filters": {"folder": "DIR" or [...], "path": "GLOB" or [...], "since": "2023-05", "until": ...,
+  //             "min_width": 800, "min_height": 600, "format": "jpeg" or [...]}
+  if (j.contains("filters")) {
+    const json& f = j["filters"];
+    if (!f.is_object()) throw ApiError(400, "\"filters\" must be an object");
+    for (const auto& [key, value] : f.items()) {
+      if (!search::is_filter_field(key)) throw ApiError(400, fmt::format("unknown filter \"{}\"", key));
+      const json values = value.is_array() ? value : json::array({value});
+      for (const auto& v : values) {
+        if (v.is_string()) search::add_filter_field(q.filter, key, v.get<std::string>());
+        else if (v.is_number_integer()) search::add_filter_field(q.filter, key, v.dump());
+        else throw ApiError(400, fmt::format("filter \"{}\" takes a string or an integer", key));
+      }
+    }
+  }
+  return q;
 }
 
 json image_results(const std::vector<search::ImageHit>& hits) {
   json results = json::array();
-  for (const auto& h : hits)
-    results.push_back({{"id", h.id}, {"path", h.path}, {"paths", h.paths}, {"score", h.score}, {"width", h.width},
-                       {"height", h.height}, {"url", fmt::format("/images/{}", h.id)}, {"thumb", fmt::format("/thumbs/{}", h.id)}});
+  for (const auto& h : hits) {
+    json r = {{"id", h.id},        {"path", h.path},     {"paths", h.paths},
+              {"score", h.score},  {"width", h.width},   {"height", h.height},
+              {"url", fmt::format("/images/{}", h.id)}, {"thumb", fmt::format("/thumbs/{}", h.id)}};
+    search::put_image_details(r, h);
+    results.push_back(std::move(r));
+  }
   return {{"results", results}};
 }
 
@@ -241,7 +265,8 @@ ApiResponse Api::search_image(const ApiRequest& r) {
   auto f = r.files.find("image");
   if (f == r.files.end()) throw ApiError(400, "upload the image as multipart field \"image\"");
   std::map<std::string, std::string> p = r.params;
-  for (const char* key : {"k", "min_score", "offset", "target"})
+  for (const char* key : {"k", "min_score", "offset", "target", "folder", "path", "since", "until", "min_width",
+                          "min_height", "format"})
     if (auto it = r.files.find(key); it != r.files.end()) p[key] = it->second.content;
   const auto q = query_from(p);
   const auto& c = f->second.content;

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "store/sqlite.h"
 
@@ -9,7 +11,8 @@ namespace clipdex::store {
 namespace {
 
 // 2: vector_log (the changes readers follow without rebuilding their index).
-constexpr int kSchemaVersion = 2;
+// 3: image metadata on contents (format, EXIF date taken, camera), for filters.
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -18,7 +21,11 @@ CREATE TABLE IF NOT EXISTS contents (
   hash TEXT NOT NULL UNIQUE,
   width INTEGER NOT NULL,
   height INTEGER NOT NULL,
-  embedding BLOB NOT NULL
+  embedding BLOB NOT NULL,
+  format TEXT,
+  taken_at INTEGER,
+  camera_make TEXT,
+  camera_model TEXT
 );
 CREATE TABLE IF NOT EXISTS files (
   path TEXT PRIMARY KEY,
@@ -34,8 +41,29 @@ CREATE TABLE IF NOT EXISTS vector_log (generation INTEGER NOT NULL, id INTEGER N
 CREATE INDEX IF NOT EXISTS vector_log_generation ON vector_log(generation);
 )sql";
 
+// Columns added since a table was first created: (table, column, type).
+constexpr const char* kAddedColumns[][3] = {
+    {"contents", "format", "TEXT"},
+    {"contents", "taken_at", "INTEGER"},
+    {"contents", "camera_make", "TEXT"},
+    {"contents", "camera_model", "TEXT"},
+};
+
+bool has_column(Database& db, const std::string& table, const std::string& column) {
+  Statement s(db.handle(), ("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = ?").c_str());
+  s.bind(1, column);
+  return s.step();
+}
+
 FileRecord read_file_row(const Statement& s) {
   return {s.text(0), s.i64(1), s.i64(2), s.is_null(3) ? -1 : s.i64(3), s.text(4), s.text(5)};
+}
+
+void bind_metadata(Statement& s, int first, const ImageMetadata& m) {
+  s.bind(first, m.format);
+  if (m.taken_at) s.bind(first + 1, *m.taken_at);
+  else s.bind_null(first + 1);
+  s.bind(first + 2, m.camera_make).bind(first + 3, m.camera_model);
 }
 
 }  // namespace
@@ -46,11 +74,15 @@ Catalog::Catalog(const std::string& path) : db_(std::make_unique<Database>(path)
   const auto v = meta("schema_version");
   if (v && std::stoi(*v) > kSchemaVersion)
     throw_input("'{}' was written by a newer clipdex (schema {} > {})", path, *v, kSchemaVersion);
-  if (!v || std::stoi(*v) < kSchemaVersion) {
-    // The log starts now: a reader behind this generation reloads or rebuilds instead.
-    set_meta("log_from", std::to_string(generation()));
-    set_meta("schema_version", std::to_string(kSchemaVersion));
-  }
+  const int from = v ? std::stoi(*v) : 0;
+  if (from < 2) set_meta("log_from", std::to_string(generation()));  // readers behind it reload
+  if (from < 3)
+    // Existing contents keep their vectors; metadata columns start NULL and the next index run
+    // fills them from the files (Catalog::contents_without_metadata), without re-embedding.
+    for (const auto& [table, column, type] : kAddedColumns)
+      if (!has_column(*db_, table, column))
+        db_->exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, type).c_str());
+  if (from < kSchemaVersion) set_meta("schema_version", std::to_string(kSchemaVersion));
   tx.commit();
 }
 
@@ -92,10 +124,13 @@ std::optional<int64_t> Catalog::content_by_hash(const std::string& hash) const {
 }
 
 std::optional<ContentRecord> Catalog::content(int64_t id) const {
-  Statement s(db_->handle(), "SELECT id, hash, width, height FROM contents WHERE id = ?");
+  Statement s(db_->handle(),
+              "SELECT id, hash, width, height, COALESCE(format, ''), taken_at, COALESCE(camera_make, ''), "
+              "COALESCE(camera_model, '') FROM contents WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
-  return ContentRecord{s.i64(0), s.text(1), static_cast<int>(s.i64(2)), static_cast<int>(s.i64(3))};
+  ImageMetadata m{s.text(4), s.is_null(5) ? std::nullopt : std::optional<int64_t>(s.i64(5)), s.text(6), s.text(7)};
+  return ContentRecord{s.i64(0), s.text(1), static_cast<int>(s.i64(2)), static_cast<int>(s.i64(3)), std::move(m)};
 }
 
 std::vector<std::string> Catalog::paths_of(int64_t content_id) const {
@@ -130,6 +165,26 @@ std::optional<std::vector<float>> Catalog::embedding(int64_t content_id) const {
   return std::nullopt;
 }
 
+std::vector<std::pair<int64_t, std::string>> Catalog::contents_without_metadata(size_t limit) const {
+  Statement s(db_->handle(),
+              "SELECT c.id, (SELECT MIN(path) FROM files WHERE content_id = c.id) FROM contents c "
+              "WHERE c.format IS NULL ORDER BY c.id LIMIT ?");
+  s.bind(1, static_cast<int64_t>(limit));
+  std::vector<std::pair<int64_t, std::string>> out;
+  while (s.step()) out.emplace_back(s.i64(0), s.is_null(1) ? "" : s.text(1));
+  return out;
+}
+
+void Catalog::set_metadata(const std::vector<std::pair<int64_t, ImageMetadata>>& values) {
+  Transaction tx(*db_);
+  Statement s(db_->handle(), "UPDATE contents SET format = ?, taken_at = ?, camera_make = ?, camera_model = ? WHERE id = ?");
+  for (const auto& [id, m] : values) {
+    bind_metadata(s, 1, m);
+    s.bind(5, id).run();
+  }
+  tx.commit();
+}
+
 std::vector<int64_t> Catalog::apply(const CatalogChange& change, std::vector<int64_t>& orphaned) {
   Transaction tx(*db_);
   Statement del(db_->handle(), "DELETE FROM files WHERE path = ?");
@@ -138,8 +193,8 @@ std::vector<int64_t> Catalog::apply(const CatalogChange& change, std::vector<int
                      "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
                      "content_id = excluded.content_id, status = excluded.status, error = excluded.error");
   Statement put_content(db_->handle(),
-                        "INSERT INTO contents(hash, width, height, embedding) VALUES(?, ?, ?, ?) "
-                        "ON CONFLICT(hash) DO NOTHING");
+                        "INSERT INTO contents(hash, width, height, embedding, format, taken_at, camera_make, camera_model) "
+                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING");
   auto write_file = [&](const FileRecord& f, int64_t content_id) {
     put_file.bind(1, f.path).bind(2, f.size).bind(3, f.mtime_ns);
     if (content_id >= 0) put_file.bind(4, content_id);
@@ -152,7 +207,9 @@ std::vector<int64_t> Catalog::apply(const CatalogChange& change, std::vector<int
   for (const auto& p : change.removed_paths) del.bind(1, p).run();
   std::vector<int64_t> new_ids;
   for (const auto& c : change.contents) {
-    put_content.bind(1, c.hash).bind(2, int64_t{c.width}).bind(3, int64_t{c.height}).bind(4, std::span<const float>(c.embedding)).run();
+    put_content.bind(1, c.hash).bind(2, int64_t{c.width}).bind(3, int64_t{c.height}).bind(4, std::span<const float>(c.embedding));
+    bind_metadata(put_content, 5, c.metadata);
+    put_content.run();
     const int64_t id = *content_by_hash(c.hash);
     new_ids.push_back(id);
     for (const auto& f : c.files) write_file(f, id);

@@ -27,15 +27,24 @@ struct FileRecord {
   std::string error;
 };
 
+// What the picture's file says about it (captured at index time; schema 3).
+struct ImageMetadata {
+  std::string format;               // "jpeg", "png", "heif", ...; "" when it could not be read
+  std::optional<int64_t> taken_at;  // EXIF DateTimeOriginal, seconds since 1970 (wall clock read as UTC)
+  std::string camera_make, camera_model;
+};
+
 struct ContentRecord {
   int64_t id = -1;
   std::string hash;
   int width = 0, height = 0;
+  ImageMetadata metadata;
 };
 
 struct NewContent {
   std::string hash;
   int width = 0, height = 0;
+  ImageMetadata metadata;
   std::vector<float> embedding;
   std::vector<FileRecord> files;  // files holding this content (content_id filled in on commit)
 };
@@ -54,6 +63,28 @@ struct VectorDelta {
   std::vector<int64_t> removed;
   std::vector<int64_t> added_ids;
   std::vector<float> added;
+};
+
+// Which images a search may return; every part given must hold (an empty filter passes all).
+// Files are matched, and a content passes when any file holding it does.
+struct ContentFilter {
+  std::vector<std::string> folders;     // absolute folders: files anywhere under one of them
+  std::vector<std::string> path_globs;  // SQLite GLOB on the whole path ('*' also crosses '/')
+  std::optional<int64_t> date_from, date_to;  // inclusive, seconds; the date is EXIF's, else the file's mtime
+  int min_width = 0, min_height = 0;
+  std::vector<std::string> formats;  // as ImageMetadata::format
+  bool empty() const {
+    return folders.empty() && path_globs.empty() && !date_from && !date_to && min_width <= 0 && min_height <= 0 &&
+           formats.empty();
+  }
+};
+
+// What a search result shows of a content, read for many ids at once.
+struct ContentSummary {
+  std::vector<std::string> paths;  // ordered
+  int width = 0, height = 0;
+  ImageMetadata metadata;
+  int64_t date = 0;  // taken_at, else the first file's mtime (seconds)
 };
 
 struct CatalogStats {
@@ -77,6 +108,16 @@ class Catalog {
   std::vector<FileRecord> files_of(int64_t content_id) const;  // ordered by path
   std::optional<int64_t> content_of_path(const std::string& path) const;
   std::optional<std::vector<float>> embedding(int64_t content_id) const;
+
+  // Contents passing the filter: sorted ids.
+  std::vector<int64_t> contents_matching(const ContentFilter& filter) const;
+  // Summaries / embeddings of many contents in one read (ids not stored are left out).
+  std::unordered_map<int64_t, ContentSummary> summaries(const std::vector<int64_t>& ids) const;
+  std::unordered_map<int64_t, std::vector<float>> embeddings(const std::vector<int64_t>& ids) const;
+  // Contents indexed before metadata was captured (libraries from schema 2), with a path holding
+  // each, up to `limit`; set_metadata() fills them in (format "" marks a file that could not be read).
+  std::vector<std::pair<int64_t, std::string>> contents_without_metadata(size_t limit) const;
+  void set_metadata(const std::vector<std::pair<int64_t, ImageMetadata>>& values);
 
   // Applies a change in one transaction; returns the ids of new contents (in order) and fills
   // `orphaned` with contents no file refers to any more (deleted along with their vectors).
