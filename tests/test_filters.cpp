@@ -14,8 +14,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <utime.h>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "image/decode.h"
@@ -129,7 +132,8 @@ TEST(Filters, SyntheticLibraryMatchesBruteForceForEveryIndexType) {
     store::CatalogChange change;
     for (size_t i = b; i < std::min(images.size(), b + 5000); ++i) {
       const auto& im = images[i];
-      store::FileRecord f{im.path, 1, im.mtime * 1'000'000'000, -1, "indexed", ""};
+      // mtime_ns counts the filesystem clock, whose epoch file_mtime_seconds(0) is in Unix seconds.
+      store::FileRecord f{im.path, 1, (im.mtime - store::file_mtime_seconds(0)) * 1'000'000'000, -1, "indexed", ""};
       change.contents.push_back({"h" + std::to_string(i), im.width, im.height, {im.format, im.taken_at, "", ""}, im.v, {f}});
     }
     const auto ids = lib->apply(change);
@@ -155,7 +159,7 @@ TEST(Filters, SyntheticLibraryMatchesBruteForceForEveryIndexType) {
       double filter_recall = 0;
       int filter_n = 0;
       for (size_t qi = 0; qi < queries.size(); ++qi) {
-        SCOPED_TRACE(type + " / " + nf.name + " / query " + std::to_string(qi));
+        SCOPED_TRACE(fmt::format("{} / {} / query {}", type, nf.name, qi));
         const auto& qv = queries[qi];
         std::vector<std::pair<float, int64_t>> want;
         for (const auto& im : images)
@@ -218,4 +222,132 @@ TEST(Filters, DatesAndFieldsParseOrSayWhy) {
   EXPECT_THROW(search::add_filter_field(f, "min_width", "-3"), InputError);
   EXPECT_THROW(search::add_filter_field(f, "min_width", "12px"), InputError);
   EXPECT_THROW(search::add_filter_field(f, "colour", "red"), InputError);
+}
+
+namespace {
+
+void set_mtime(const std::string& path, int64_t seconds) {
+  const struct timespec times[2] = {{seconds, 0}, {seconds, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+struct FixtureFile {
+  std::string path;
+  int64_t date = 0;
+  int width = 0, height = 0;
+  std::string format = "";
+  std::vector<float> v = {};
+};
+
+struct Term {
+  std::string text = "", image = "";  // one of them
+  float weight = 1;
+};
+
+}  // namespace
+
+// `clipdex search` with filters and combined / negative terms over the fixture photos in nested
+// folders (PNG and JPEG, dated by mtime), for every index type, against scores computed here
+// from `clipdex embed` vectors.
+TEST(Filters, FixtureLibrarySearchesMatchBruteForce) {
+  const std::string dir = test::scratch_dir("filters_fixture");
+  const std::string fixtures = test::shared_path("fixtures/images");
+  const std::string photos = dir + "/photos";
+  const std::vector<std::pair<std::string, std::string>> layout = {
+      {"a", "astronaut.png"}, {"a", "camera.png"}, {"a", "chelsea.png"},        {"b", "coffee.png"},
+      {"b", "rocket.jpg"},    {"b", "logo.png"},   {"b/deep", "motorcycle_right.png"}, {"b/deep", "green_palette.png"}};
+  std::vector<FixtureFile> files;
+  int64_t date = 1577836800;  // 2020-01-01, then every 40 days
+  for (const auto& [sub, name] : layout) {
+    fs::create_directories(photos + "/" + sub);
+    files.push_back({photos + "/" + sub + "/" + name});
+    fs::copy_file(fixtures + "/" + name, files.back().path);
+  }
+  {  // a JPEG copy of the cat, so a format filter has a choice inside one folder
+    const auto cat = image::decode_image_file(fixtures + "/chelsea.png");
+    const auto jpg = image::encode_jpeg(cat, 80);
+    std::ofstream(photos + "/a/chelsea-q80.jpg", std::ios::binary)
+        .write(reinterpret_cast<const char*>(jpg.data()), static_cast<std::streamsize>(jpg.size()));
+    files.push_back({photos + "/a/chelsea-q80.jpg"});
+  }
+  std::string input;
+  for (auto& f : files) {
+    f.date = date;
+    set_mtime(f.path, date);
+    date += 40 * 86400;
+    image::SourceInfo info;
+    (void)image::decode_image_file(f.path, {}, &info);
+    f.width = info.width, f.height = info.height, f.format = info.format;
+    ASSERT_FALSE(info.taken_at) << "the fixtures carry no EXIF date; the test dates them by mtime";
+    input += nlohmann::json{{"image", f.path}}.dump() + "\n";
+  }
+  const std::string model = test::shared_path("fixtures/models/vit-tiny/hf");
+  const auto vectors = test::embed_with_cli(model, input);
+  ASSERT_EQ(vectors.size(), files.size());
+  for (size_t i = 0; i < files.size(); ++i) files[i].v = vectors[i];
+  auto text_vector = [&](const std::string& t) { return test::embed_with_cli(model, nlohmann::json{{"text", t}}.dump() + "\n").at(0); };
+
+  struct Case {
+    std::string args;  // CLI filter and term arguments
+    std::vector<Term> terms;
+    std::function<bool(const FixtureFile&)> keep;
+    size_t k = 10, offset = 0;
+  };
+  const auto under = [&](const FixtureFile& f, const std::string& sub) { return f.path.rfind(photos + "/" + sub + "/", 0) == 0; };
+  const std::vector<Case> cases = {
+      {"'a cat' --folder " + photos + "/a", {{"a cat"}}, [&](const auto& f) { return under(f, "a"); }},
+      {"'a cat' --minus 'a rocket:0.5' --format png", {{"a cat"}, {"a rocket", "", -0.5f}},
+       [](const auto& f) { return f.format == "png"; }},
+      {"--text coffee --image " + fixtures + "/rocket.jpg:0.5 --since 2020-03 --until 2020-10",
+       {{"coffee"}, {"", fixtures + "/rocket.jpg", 0.5f}},
+       [](const auto& f) { return f.date >= 1583020800 && f.date <= 1604188799; }},
+      {"'a photo' --path '*/deep/*'", {{"a photo"}}, [&](const auto& f) { return under(f, "b/deep"); }},
+      {"'a photo' --min-width 400 --min-height 300", {{"a photo"}},
+       [](const auto& f) { return f.width >= 400 && f.height >= 300; }},
+      {"'a photo' --folder " + photos + "/b --format jpg,png -k 2 --offset 1", {{"a photo"}},
+       [&](const auto& f) { return under(f, "b"); }, 2, 1},
+      {"'night' --minus 'day' --folder " + photos + "/a --folder " + photos + "/b/deep", {{"night"}, {"day", "", -1}},
+       [&](const auto& f) { return under(f, "a") || under(f, "b/deep"); }},
+      {"'a photo' --since 2030", {{"a photo"}}, [](const auto&) { return false; }},
+  };
+  for (const std::string type : {"flat", "hnsw", "ivfpq"}) {
+    const std::string db = dir + "/" + type + ".db";
+    ASSERT_EQ(test::run_cli("index " + photos + " --quiet --precision fp32 --index-type " + type + " --db " + db +
+                            " --model " + model)
+                  .exit_code,
+              0);
+    for (const auto& c : cases) {
+      SCOPED_TRACE(type + ": search " + c.args);
+      std::vector<float> q(files[0].v.size(), 0.0f);
+      for (const auto& t : c.terms) {
+        const auto u = t.text.empty() ? test::embed_with_cli(model, nlohmann::json{{"image", t.image}}.dump() + "\n").at(0)
+                                      : text_vector(t.text);
+        for (size_t d = 0; d < q.size(); ++d) q[d] += t.weight * u[d];
+      }
+      q = unit(q);
+      std::vector<std::pair<float, std::string>> want;
+      for (const auto& f : files)
+        if (c.keep(f)) want.push_back({dot(q, f.v), f.path});
+      std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      want.erase(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(std::min(c.offset, want.size())));
+      if (want.size() > c.k) want.resize(c.k);
+      const auto r = test::run_cli("search --json --precision fp32 --db " + db + " --model " + model + " " + c.args +
+                                   (c.args.find(" -k ") == std::string::npos ? " -k 10" : ""));
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+      const auto results = nlohmann::json::parse(r.out)["results"];
+      ASSERT_EQ(results.size(), want.size()) << r.out;
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(results[i]["path"], want[i].second) << i;
+        EXPECT_NEAR(results[i]["score"].get<float>(), want[i].first, 2e-4) << i;
+        const auto& f = *std::find_if(files.begin(), files.end(), [&](const auto& x) { return x.path == want[i].second; });
+        EXPECT_EQ(results[i]["format"], f.format);
+        EXPECT_EQ(results[i]["date"], search::format_date(f.date));
+        EXPECT_EQ(results[i]["date_source"], "file");
+      }
+    }
+  }
+  // Bad filters are errors that say why, not empty results.
+  const std::string db = dir + "/flat.db";
+  for (const char* bad : {"--since 2020-13", "--format psd", "--until yesterday"})
+    EXPECT_NE(test::run_cli("search 'a cat' --db " + db + " --model " + model + " " + bad).exit_code, 0) << bad;
 }

@@ -58,6 +58,9 @@ void add_index(CLI::App& app) {
     std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
               << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
               << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)\n";
+    if (r.metadata_filled > 0)
+      std::cout << "read date, format and camera of " << r.metadata_filled
+                << " images indexed by an older clipdex (their embeddings were kept)\n";
     if (r.failed > 0)
       throw PartialFailure(fmt::format("{} files could not be indexed; they are recorded as failed (fix them and "
                                        "rerun with --retry-failed)",

@@ -21,7 +21,7 @@ class Database;
 struct FileRecord {
   std::string path;
   int64_t size = 0;
-  int64_t mtime_ns = 0;
+  int64_t mtime_ns = 0;  // as std::filesystem's clock counts (compared, not shown); see file_mtime_seconds
   int64_t content_id = -1;  // -1 when failed
   std::string status;       // "indexed" or "failed"
   std::string error;
@@ -90,6 +90,9 @@ struct ContentSummary {
 struct CatalogStats {
   int64_t files = 0, failed = 0, contents = 0, texts = 0;
 };
+
+// A FileRecord::mtime_ns as seconds since 1970.
+int64_t file_mtime_seconds(int64_t mtime_ns);
 
 class Catalog {
  public:

@@ -2,6 +2,8 @@
 // many contents at once (one prepared statement reused, not three prepared per hit). No explicit
 // transaction: searches share the connection, and SQLite refuses nested BEGINs.
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 
 #include "store/catalog.h"
 #include "store/sqlite.h"
@@ -17,7 +19,17 @@ std::string any_of(const std::vector<std::string>& values, std::vector<std::stri
   return sql + ")";
 }
 
+// files.mtime_ns counts std::filesystem's clock (libstdc++: from 2174-01-01), as the scan read
+// it; adding this gives nanoseconds since 1970.
+int64_t file_clock_to_unix_ns() {
+  using namespace std::chrono;
+  const auto zero = std::filesystem::file_time_type{};
+  return duration_cast<nanoseconds>(file_clock::to_sys(zero).time_since_epoch()).count();
+}
+
 }  // namespace
+
+int64_t file_mtime_seconds(int64_t mtime_ns) { return (mtime_ns + file_clock_to_unix_ns()) / 1'000'000'000; }
 
 std::vector<int64_t> Catalog::contents_matching(const ContentFilter& f) const {
   std::vector<std::string> text_binds;  // bound in order as TEXT, then the integers
@@ -43,13 +55,14 @@ std::vector<int64_t> Catalog::contents_matching(const ContentFilter& f) const {
       return std::string("c.format = ?");
     }));
   std::vector<int64_t> int_binds;
-  const char* date = "COALESCE(c.taken_at, f.mtime_ns / 1000000000)";
+  const std::string date =
+      "COALESCE(c.taken_at, (f.mtime_ns + " + std::to_string(file_clock_to_unix_ns()) + ") / 1000000000)";
   if (f.date_from) {
-    where.push_back(std::string(date) + " >= ?");
+    where.push_back(date + " >= ?");
     int_binds.push_back(*f.date_from);
   }
   if (f.date_to) {
-    where.push_back(std::string(date) + " <= ?");
+    where.push_back(date + " <= ?");
     int_binds.push_back(*f.date_to);
   }
   if (f.min_width > 0) {
@@ -90,7 +103,7 @@ std::unordered_map<int64_t, ContentSummary> Catalog::summaries(const std::vector
         if (!s.is_null(3)) r.metadata.taken_at = s.i64(3);
         r.metadata.camera_make = s.text(4);
         r.metadata.camera_model = s.text(5);
-        r.date = r.metadata.taken_at ? *r.metadata.taken_at : s.i64(7) / 1'000'000'000;
+        r.date = r.metadata.taken_at ? *r.metadata.taken_at : file_mtime_seconds(s.i64(7));
       }
       r.paths.push_back(s.text(6));
     }
