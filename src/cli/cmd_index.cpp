@@ -1,5 +1,10 @@
-// clipdex index DIR... --db PATH [--model PATH]: add, update and forget images in a library.
+// clipdex index DIR... --db PATH [--model PATH] [--watch]: add, update and forget images in a library.
 // clipdex index-texts --db PATH FILE: store captions (one per line) for image->text search.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -7,9 +12,45 @@
 #include "cli/model_options.h"
 #include "core/error.h"
 #include "pipeline/indexer.h"
+#include "pipeline/watch.h"
 
 namespace clipdex::cli {
 namespace {
+
+// --watch: the first SIGINT / SIGTERM stops after the pass under way (committed batches are
+// kept either way); a second exits at once.
+std::atomic<bool> g_stop_watching{false};
+
+void on_stop_signal(int sig) {
+  if (g_stop_watching.exchange(true)) std::_Exit(128 + sig);
+  static const char msg[] = "clipdex: stopping after this pass (again to exit at once)\n";
+  [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
+}
+
+void print_report(const pipeline::IndexReport& r, pipeline::Library& lib) {
+  const auto st = lib.catalog().stats();
+  std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
+            << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
+            << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)" << std::endl;
+  if (r.metadata_filled > 0)
+    std::cout << "read date, format and camera of " << r.metadata_filled
+              << " images indexed by an older clipdex (their embeddings were kept)" << std::endl;
+}
+
+void watch(pipeline::Library& lib, const pipeline::Embedder& emb, const std::vector<std::string>& dirs,
+           const pipeline::IndexOptions& options, double debounce_seconds) {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  pipeline::WatchCallbacks cb;
+  cb.on_pass = [&](const pipeline::IndexReport& r) { print_report(r, lib); };
+  cb.on_problem = [](const std::string& why) { std::cerr << "clipdex: " << why << " (will retry)" << std::endl; };
+  cb.on_watching = [](size_t n) { std::cerr << "clipdex: watching " << n << " folders (Ctrl-C stops)" << std::endl; };
+  const auto quiet = std::chrono::milliseconds(static_cast<int64_t>(debounce_seconds * 1000));
+  pipeline::watch_and_index(lib, emb, dirs, options, quiet, g_stop_watching, cb);
+  std::cout << "clipdex: stopped watching" << std::endl;
+}
 
 void add_index(CLI::App& app) {
   struct Options {
@@ -17,7 +58,8 @@ void add_index(CLI::App& app) {
     std::string db, index_type;
     ModelOptions model;
     pipeline::IndexOptions index;
-    bool quiet = false, no_exif = false, no_wait = false;
+    bool quiet = false, no_exif = false, no_wait = false, watch = false;
+    double debounce = 2.0;
     pipeline::ScanRules rules;
   };
   auto o = std::make_shared<Options>();
@@ -34,6 +76,11 @@ void add_index(CLI::App& app) {
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
+  cmd->add_flag("--watch", o->watch,
+                "Keep indexing: after the first pass, watch the folders and index again as files appear, change or go");
+  cmd->add_option("--debounce", o->debounce, "With --watch: seconds without further changes before a pass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
   auto* exclude = cmd->add_option("--exclude", o->rules.excludes,
                                   "Leave out files and folders matching this glob (name or path below the folder; "
                                   "repeatable); .clipdexignore files work like .gitignore");
@@ -43,24 +90,29 @@ void add_index(CLI::App& app) {
     // Any rule option replaces the library's stored rules; none keeps them.
     if (exclude->count() + hidden->count() + links->count() > 0) o->index.rules = o->rules;
     pipeline::Library lib(o->db);
-    const pipeline::Library::WriterScope writer(
-        lib, "clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
-    const auto emb = o->model.open_for(lib, /*remember=*/true);
-    if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
-      index::parse_index_type(o->index_type);  // validate
-      lib.set_setting("index_type", o->index_type);
-      lib.rebuild_vectors();
+    std::shared_ptr<pipeline::Embedder> emb;
+    {
+      const pipeline::Library::WriterScope writer(
+          lib, "clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
+      emb = o->model.open_for(lib, /*remember=*/true);
+      if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
+        index::parse_index_type(o->index_type);  // validate
+        lib.set_setting("index_type", o->index_type);
+        lib.rebuild_vectors();
+      }
     }
     o->index.progress = !o->quiet;
     o->index.decode.apply_exif_orientation = !o->no_exif;
+    o->index.wait_for_writer = o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes;
+    if (o->watch) {
+      // Each pass takes the writer lock for its own length, so other writers get turns between.
+      o->index.writer_name = "clipdex index --watch";
+      o->index.progress = false;
+      return watch(lib, *emb, o->dirs, o->index, o->debounce);
+    }
+    const pipeline::Library::WriterScope writer(lib, "clipdex index", o->index.wait_for_writer);
     const auto r = pipeline::index_folders(lib, *emb, o->dirs, o->index);
-    const auto st = lib.catalog().stats();
-    std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
-              << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
-              << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)\n";
-    if (r.metadata_filled > 0)
-      std::cout << "read date, format and camera of " << r.metadata_filled
-                << " images indexed by an older clipdex (their embeddings were kept)\n";
+    print_report(r, lib);
     if (r.failed > 0)
       throw PartialFailure(fmt::format("{} files could not be indexed; they are recorded as failed (fix them and "
                                        "rerun with --retry-failed)",

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/error.h"
+#include "pipeline/watch.h"
 #include "search/zeroshot.h"
 #include "server/server.h"
 
@@ -33,6 +35,8 @@ void register_serve(CLI::App& app) {
     std::string db;
     ModelOptions model;
     server::ServerOptions server;
+    std::vector<std::string> watch;
+    double debounce = 2.0;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("serve", "Serve the search API and web page over HTTP");
@@ -62,6 +66,12 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--pixel-budget", o->server.api.pixel_budget, "Decoded pixels of all requests together")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
+  cmd->add_option("--watch", o->watch,
+                  "Keep this folder indexed while serving: index it, then again as files appear, change or go "
+                  "(repeatable)");
+  cmd->add_option("--debounce", o->debounce, "With --watch: seconds without further changes before a pass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
   cmd->add_option("--prompts-file", o->server.api.prompts_file, "Prompt sets for /api/v1/classify {\"prompts\": NAME}");
   cmd->callback([o] {
     if (::pipe(g_signal_pipe) != 0) throw IoError("cannot create a pipe");
@@ -86,7 +96,33 @@ void register_serve(CLI::App& app) {
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    // --watch: a thread keeps the folders indexed (the same incremental passes as `clipdex index`).
+    std::atomic<bool> stop_watching{false};
+    std::thread watcher;
+    if (!o->watch.empty()) {
+      pipeline::IndexOptions opt;
+      opt.writer_name = "clipdex serve --watch";
+      opt.progress = false;
+      opt.decode.max_pixels = o->server.api.max_pixels;
+      pipeline::WatchCallbacks cb;
+      cb.on_pass = [](const pipeline::IndexReport& r) {
+        if (r.embedded + r.removed + r.failed + r.duplicates > 0)
+          std::cout << "clipdex: watch: " << r.embedded << " embedded, " << r.removed << " removed, " << r.failed
+                    << " failed" << std::endl;
+      };
+      cb.on_problem = [](const std::string& why) { std::cerr << "clipdex: watch: " << why << " (will retry)" << std::endl; };
+      const auto quiet = std::chrono::milliseconds(static_cast<int64_t>(o->debounce * 1000));
+      watcher = std::thread([&, opt, cb, quiet] {
+        try {
+          pipeline::watch_and_index(*lib, *emb, o->watch, opt, quiet, stop_watching, cb);
+        } catch (const std::exception& e) {
+          std::cerr << "clipdex: watch stopped: " << e.what() << std::endl;
+        }
+      });
+    }
     srv.run();
+    stop_watching = true;
+    if (watcher.joinable()) watcher.join();  // a pass under way finishes (each batch is committed)
     if (const size_t open = srv.abandoned_connections(); open > 0) {
       // Their threads still run inside the server: exit without destroying it.
       std::cout << "clipdex: stopped (" << open << " slow connections cut off)" << std::endl;

@@ -235,6 +235,7 @@ bool has_image_extension(const std::string& path) {
 IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vector<std::string>& roots,
                           const IndexOptions& options) {
   IndexReport report;
+  const std::lock_guard job(lib.jobs_mutex());
   // One writer per library: a second `clipdex index` waits here (and says for whom) instead of
   // embedding everything twice and saving an index that disagrees with the catalog.
   const Library::WriterScope writer(lib, options.writer_name, options.wait_for_writer);

@@ -87,6 +87,9 @@ class Library {
 
   // Readers (searches) hold this shared; writers exclusively while they change the index.
   std::shared_mutex& mutex() { return mu_; }
+  // One indexing or removing job at a time in this process (index_folders takes it): two jobs
+  // would share one writer lock, and the first to finish would release it under the other.
+  std::mutex& jobs_mutex() { return jobs_mu_; }
 
  private:
   std::string index_path() const { return db_path_ + ".faiss"; }
@@ -105,6 +108,7 @@ class Library {
   size_t trained_on_ = 0;
   std::unique_ptr<WriterLock> writer_;
   std::shared_mutex mu_;
+  std::mutex jobs_mu_;
   std::function<void(const std::string&)> notice_;
 };
 

@@ -406,7 +406,6 @@ ApiResponse Api::index(const ApiRequest& r) {
     }
   }
   if (roots.empty()) throw ApiError(400, "no images given");
-  std::lock_guard lock(index_mu_);
   pipeline::IndexOptions opt;
   opt.writer_name = "clipdex serve";
   opt.wait_for_writer = WriterLock::Wait::No;  // a request does not wait an hour for a cron job
@@ -420,7 +419,7 @@ ApiResponse Api::index(const ApiRequest& r) {
 ApiResponse Api::remove(const ApiRequest& r) {
   require_token(r);
   const int64_t id = content_id_param(r);
-  std::lock_guard lock(index_mu_);
+  std::lock_guard lock(lib_->jobs_mutex());
   const pipeline::Library::WriterScope writer(*lib_, "clipdex serve", WriterLock::Wait::No);  // busy: 409
   store::CatalogChange change;
   change.removed_paths = lib_->catalog().paths_of(id);

@@ -94,7 +94,6 @@ class Api {
   search::Searcher searcher_;
   ApiOptions options_;
   Metrics metrics_;
-  std::mutex index_mu_;  // one indexing job at a time
   PixelBudget pixels_;
 };
 
