@@ -19,6 +19,7 @@
 #include "core/mapped_file.h"
 #include "image/decode.h"
 #include "search/duplicates.h"
+#include "search/filters.h"
 #include "search/searcher.h"
 #include "server/server.h"
 #include "test_util.h"
@@ -173,6 +174,43 @@ TEST_F(ServerTest, SearchEndpointsMatchTheLibrary) {
   const auto texts = post_json("/api/v1/search", json{{"id", rocket}, {"target", "texts"}, {"k", 3}}.dump());
   EXPECT_EQ(texts["results"].size(), 3u);
   EXPECT_TRUE(texts["results"][0].contains("text"));
+}
+
+TEST_F(ServerTest, FiltersMatchTheSearcherOverHttp) {
+  // The same filters through GET parameters, the POST "filters" object and the image upload's
+  // form fields give what the in-process searcher gives.
+  search::Searcher s(lib_, embedder_);
+  search::Query q{8, -1};
+  search::add_filter_field(q.filter, "format", "png");
+  search::add_filter_field(q.filter, "min_width", "300");
+  const auto want = s.by_text("a photo", q);
+  ASSERT_FALSE(want.empty());
+  const auto by_get = get_json("/api/v1/search?q=a%20photo&k=8&format=png&min_width=300")["results"];
+  const auto by_post =
+      post_json("/api/v1/search", R"({"text": "a photo", "k": 8, "filters": {"format": ["png"], "min_width": 300}})")["results"];
+  ASSERT_EQ(by_get.size(), want.size());
+  ASSERT_EQ(by_post.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(by_get[i]["id"], want[i].id);
+    EXPECT_EQ(by_post[i]["id"], want[i].id);
+    EXPECT_EQ(by_get[i]["format"], "png");
+    EXPECT_GE(by_get[i]["width"].get<int>(), 300);
+    EXPECT_TRUE(by_get[i].contains("date"));
+  }
+  httplib::MultipartFormDataItems form = {{"image", read_file(dir_ + "/images/rocket.jpg"), "r.jpg", "image/jpeg"},
+                                          {"format", "jpeg", "", ""}};
+  auto up = client_->Post("/api/v1/search/image", form);
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->status, 200) << up->body;
+  const auto jpeg_only = json::parse(up->body)["results"];
+  ASSERT_EQ(jpeg_only.size(), 1u);
+  EXPECT_EQ(jpeg_only[0]["path"], path_of("rocket.jpg"));
+  // Bad filters are 400s that say why.
+  EXPECT_NE(get_json("/api/v1/search?q=a&since=2023-13", 400)["error"].get<std::string>().find("not a date"), std::string::npos);
+  post_json("/api/v1/search", R"({"text": "a", "filters": {"colour": "red"}})", 400);
+  post_json("/api/v1/search", R"({"text": "a", "filters": {"format": 3.5}})", 400);
+  post_json("/api/v1/search", R"({"text": "a", "filters": ["png"]})", 400);
+  post_json("/api/v1/search", R"({"text": "a", "target": "texts", "filters": {"format": "png"}})", 400);
 }
 
 TEST_F(ServerTest, BadRequestsGetClearErrorsAndTheServerStaysUp) {
@@ -354,6 +392,17 @@ TEST_F(ServerTest, WebPageShowsResultsInHeadlessChromium) {
   EXPECT_NE(dom.find("/thumbs/"), std::string::npos);
   EXPECT_NE(dom.find("href=\"/images/"), std::string::npos);  // each thumbnail opens the full-size image
   EXPECT_NE(dom.find("More like this"), std::string::npos);
+  EXPECT_NE(dom.find("name=\"since\""), std::string::npos);  // the filter controls
+  // Filters from the page address reach the API: one JPEG among the eight, and no PNG above 10k px wide.
+  for (const auto& [filter, want] : std::vector<std::pair<std::string, size_t>>{{"format=jpeg", 1}, {"min_width=10000", 0}}) {
+    const std::string furl = url + "&" + filter;
+    ASSERT_EQ(std::system((browser + flags + "--dump-dom '" + furl + "' > " + dom_file + " 2>/dev/null").c_str()), 0);
+    const std::string fdom = read_file(dom_file);
+    size_t n = 0;
+    for (size_t p = 0; (p = fdom.find("class=\"card result\"", p)) != std::string::npos; ++p) ++n;
+    EXPECT_EQ(n, want) << filter << "\n" << fdom.substr(0, 2000);
+    EXPECT_NE(fdom.find(want == 1 ? "rocket.jpg" : "No results for"), std::string::npos) << filter;
+  }
   // The duplicates view shows the groups the API finds, each under its title.
   const auto groups = get_json("/api/v1/duplicates?threshold=0.8")["groups"];
   const std::string dups_url = "http://127.0.0.1:" + std::to_string(port_) + "/?duplicates=0.8";

@@ -230,6 +230,7 @@ ApiResponse Api::search_post(const ApiRequest& r) {
     }
   }
   const auto v = search::combine_terms(vectors);  // cancelling terms: InputError -> 400
+  if (target == "texts" && !q.filter.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
   if (target == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
   return json_response(image_results(searcher_.by_vector(v, q, exclude)));
 }
@@ -271,7 +272,10 @@ ApiResponse Api::search_image(const ApiRequest& r) {
   const auto q = query_from(p);
   const auto& c = f->second.content;
   const auto v = embed_upload({reinterpret_cast<const uint8_t*>(c.data()), c.size()});
-  if (p.count("target") && p["target"] == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
+  if (p.count("target") && p["target"] == "texts") {
+    if (!q.filter.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
+    return json_response(text_results(searcher_.texts_for_vector(v, q)));
+  }
   return json_response(image_results(searcher_.by_vector(v, q)));
 }
 
