@@ -11,10 +11,14 @@
 #include <cstring>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "image/decode.h"
 #include "image/decoders.h"
+#include "image/preprocess.h"
+#include "core/safetensors.h"
 #include "test_util.h"
 
 using namespace clipdex;
@@ -354,4 +358,35 @@ TEST(Exif, PayloadTagsAreRead) {
   const auto none = detail::read_exif(junk);
   EXPECT_FALSE(none.taken_at);
   EXPECT_EQ(none.camera_make, "");
+}
+
+// PIL parity for TIFF: each fixture photo stored as an 8-bit TIFF in its own mode (RGB, RGBA,
+// grey; LZW) preprocesses exactly as the reference preprocessed the original (PIL's goldens).
+TEST(Tiff, FixturePhotosAsTiffMatchThePilReference) {
+  const std::string dir = test::scratch_dir("tiff_parity");
+  auto ref = SafeTensors::open(test::shared_path("fixtures/images/preprocessed.safetensors"));
+  int checked = 0;
+  for (const auto& f : nlohmann::json::parse(ref.metadata().at("files"))) {
+    const std::string file = f.get<std::string>();
+    const Image src = decode_image_file(test::shared_path("fixtures/images/" + file));
+    if (src.mode != PixelMode::RGB && src.mode != PixelMode::RGBA && src.mode != PixelMode::L) continue;
+    TiffSpec s;
+    s.width = src.width, s.height = src.height, s.samples = src.channels();
+    s.photometric = src.mode == PixelMode::L ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB;
+    s.alpha = src.mode == PixelMode::RGBA;
+    const std::string path = dir + "/" + file + ".tif";
+    write_tiff(path, s, src.pixels);
+    const Image im = decode_file(path);
+    ASSERT_EQ(im.mode, src.mode) << file;
+    PreprocessConfig cfg;
+    cfg.size = 224;
+    const auto mine = preprocess(im, cfg);
+    const auto want = ref.get("pixels_" + file.substr(0, file.rfind('.')) + "@224").to_f32();
+    ASSERT_EQ(mine.size(), want.size());
+    float max_diff = 0;
+    for (size_t i = 0; i < mine.size(); ++i) max_diff = std::max(max_diff, std::abs(mine[i] - want[i]));
+    EXPECT_LE(max_diff, 1e-5f) << file;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
 }
