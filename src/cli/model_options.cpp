@@ -55,31 +55,24 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open() const {
 }
 
 std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& lib, bool remember) {
-  auto absolute = [](const std::string& p) { return p.empty() ? p : std::filesystem::absolute(p).lexically_normal().string(); };
-  if (model.empty()) model = lib.setting("model");
-  else model = absolute(model);
-  if (vocab.empty()) vocab = lib.setting("vocab");
-  else vocab = absolute(vocab);
-  if (arch.empty()) arch = lib.setting("arch");
-  if (text_model.empty()) text_model = lib.setting("text_model");
+  const auto stored = lib.remembered_model();
+  if (model.empty()) model = stored.model;
+  if (vocab.empty()) vocab = stored.vocab;
+  if (arch.empty()) arch = stored.arch;
+  if (text_model.empty()) text_model = stored.text_model;
   // Only int8 is remembered: fp32 and bf16 vectors are interchangeable, int8 ones are not.
   const bool precision_given = !precision.empty();
   if (!precision_given && lib.setting("precision") == "int8") precision = "int8";
-  else text_model = absolute(text_model);
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never
   // makes a search embed queries with another model than the one its vectors came from.
-  if (model.empty()) model = absolute(env_or_empty("CLIPDEX_MODEL"));
+  if (model.empty()) model = env_or_empty("CLIPDEX_MODEL");
   if (model.empty())
     throw InputError(fmt::format("{} does not name a model yet: pass --model (or set CLIPDEX_MODEL)", lib.db_path()));
   auto emb = open();
   lib.check_model(emb->model_id(), remember);
-  if (remember) {
-    lib.set_setting("model", model);
-    lib.set_setting("vocab", vocab);
-    lib.set_setting("arch", arch);
-    lib.set_setting("text_model", text_model);
-    if (precision_given) lib.set_setting("precision", precision == "int8" ? "int8" : "");
-  }
+  if (remember)
+    lib.remember_model({model, vocab, arch, text_model},
+                       precision_given ? std::optional<bool>(precision == "int8") : std::nullopt);
   return emb;
 }
 

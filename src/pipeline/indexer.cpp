@@ -278,43 +278,56 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   const auto decode = embedder.decode_options(options.decode);
   Progress progress("indexing", static_cast<int64_t>(todo.size()), options.progress && !todo.empty());
   auto last_save = std::chrono::steady_clock::now();
-  parallel_batches<Item>(
-      todo.size(), options.threads, options.batch_size, 0,
-      [&](size_t i) {
-        Item it;
-        it.file = todo[i];
-        try {
-          const std::string bytes = read_file(it.file.path);
-          it.hash = content_hash(bytes);
-          {
-            std::lock_guard lock(claim_mu);
-            it.duplicate = !claimed.insert(it.hash).second || lib.catalog().content_by_hash(it.hash).has_value();
+  int64_t done = 0;
+  try {
+    parallel_batches<Item>(
+        todo.size(), options.threads, options.batch_size, 0,
+        [&](size_t i) {
+          Item it;
+          it.file = todo[i];
+          try {
+            const std::string bytes = read_file(it.file.path);
+            it.hash = content_hash(bytes);
+            {
+              std::lock_guard lock(claim_mu);
+              it.duplicate = !claimed.insert(it.hash).second || lib.catalog().content_by_hash(it.hash).has_value();
+            }
+            if (!it.duplicate) {
+              image::SourceInfo info;
+              const auto im = image::decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+                                                  decode, it.file.path, &info);
+              it.width = info.width;
+              it.height = info.height;
+              it.metadata = metadata_of(info);
+              it.pixels = image::preprocess(im, cfg);
+            }
+          } catch (const std::exception& e) {
+            it.error = e.what();
+            it.duplicate = false;
           }
-          if (!it.duplicate) {
-            image::SourceInfo info;
-            const auto im = image::decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-                                                decode, it.file.path, &info);
-            it.width = info.width;
-            it.height = info.height;
-            it.metadata = metadata_of(info);
-            it.pixels = image::preprocess(im, cfg);
+          return it;
+        },
+        [&](std::vector<Item>& items) {
+          const size_t n = items.size();
+          committer.commit(items);
+          progress.advance(static_cast<int64_t>(n));
+          done += static_cast<int64_t>(n);
+          if (options.on_progress) options.on_progress(done, static_cast<int64_t>(todo.size()));
+          if (options.cancel && options.cancel->load())
+            throw Cancelled(fmt::format("indexing stopped after {} of {} files (asked to); a rerun finishes it", done,
+                                        todo.size()));
+          if (std::chrono::steady_clock::now() - last_save > std::chrono::duration<double>(options.save_every_seconds)) {
+            std::unique_lock lock(lib.mutex());
+            lib.save_vectors();
+            last_save = std::chrono::steady_clock::now();
           }
-        } catch (const std::exception& e) {
-          it.error = e.what();
-          it.duplicate = false;
-        }
-        return it;
-      },
-      [&](std::vector<Item>& items) {
-        const size_t n = items.size();
-        committer.commit(items);
-        progress.advance(static_cast<int64_t>(n));
-        if (std::chrono::steady_clock::now() - last_save > std::chrono::duration<double>(options.save_every_seconds)) {
-          std::unique_lock lock(lib.mutex());
-          lib.save_vectors();
-          last_save = std::chrono::steady_clock::now();
-        }
-      });
+        });
+  } catch (const Cancelled&) {
+    progress.finish();
+    std::unique_lock lock(lib.mutex());
+    lib.save_vectors();  // what was committed, saved as a finished run would
+    throw;
+  }
   committer.finish();
   progress.finish();
   report.metadata_filled = backfill_metadata(lib, decode, options.threads);

@@ -4,7 +4,9 @@
 // deleted ones, stores identical content once, and records failures without stopping. Decoding
 // runs on worker threads while the model embeds the previous batch. Each batch is committed to
 // the catalog in one transaction, so a killed run loses at most one batch and a rerun finishes.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,10 @@ struct IndexOptions {
   double save_every_seconds = 30;  // how often the vector index is saved during a long run
   std::string writer_name = "clipdex index";         // written into the lock for others to read
   WriterLock::Wait wait_for_writer = WriterLock::Wait::Yes;  // No: throw LibraryBusy at once
+  // After each committed batch, on the calling thread: files handled so far, files to handle.
+  std::function<void(int64_t done, int64_t total)> on_progress;
+  // When set, the run stops after the batch under way (saved, consistent) and throws Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 

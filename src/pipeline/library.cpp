@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -48,6 +49,22 @@ void Library::check_model(const std::string& model_id, bool bind_if_empty) {
                 model_id);
   }
   if (bind_if_empty && (!stored || *stored != model_id)) catalog_.set_meta("model_id", model_id);
+}
+
+void Library::remember_model(const ModelSource& src, std::optional<bool> int8) {
+  const auto absolute = [](const std::string& p) {
+    return p.empty() ? p : std::filesystem::absolute(p).lexically_normal().string();
+  };
+  std::map<std::string, std::string> values = {{"model", absolute(src.model)},
+                                               {"vocab", absolute(src.vocab)},
+                                               {"arch", src.arch},
+                                               {"text_model", absolute(src.text_model)}};
+  if (int8) values["precision"] = *int8 ? "int8" : "";
+  catalog_.set_meta_all(values);
+}
+
+Library::ModelSource Library::remembered_model() const {
+  return {setting("model"), setting("vocab"), setting("arch"), setting("text_model")};
 }
 
 bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {

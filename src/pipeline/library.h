@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ class Library {
   // The model id every vector here was made with; binds an empty library to `model_id`.
   // Throws InputError when the library was built with another model.
   void check_model(const std::string& model_id, bool bind_if_empty);
+
+  // Records how to open the model of its vectors (absolute paths), so later commands and
+  // programs need only the database; `int8` marks vectors that only int8 queries match.
+  struct ModelSource {
+    std::string model, vocab, arch, text_model;
+  };
+  void remember_model(const ModelSource& source, std::optional<bool> int8);
+  ModelSource remembered_model() const;
 
   // Becomes the library's one writer (see WriterLock). Returns false with Wait::No when another
   // process writes; holder() says who. Released by release_writer() or destruction.

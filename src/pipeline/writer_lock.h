@@ -10,11 +10,7 @@
 
 namespace clipdex::pipeline {
 
-// Another process is writing the library (and the caller asked not to wait).
-class LibraryBusy : public Error {
- public:
-  using Error::Error;
-};
+using clipdex::LibraryBusy;  // (include/clipdex/error.h)
 
 class WriterLock {
  public:

@@ -97,16 +97,18 @@ void add_filter_field(store::ContentFilter& f, const std::string& name, const st
   }
 }
 
+std::string camera_name(const store::ImageMetadata& m) {
+  // Many cameras repeat the make in the model ("Canon" / "Canon EOS 5D").
+  if (m.camera_model.empty()) return m.camera_make;
+  if (m.camera_make.empty() || m.camera_model.rfind(m.camera_make, 0) == 0) return m.camera_model;
+  return m.camera_make + " " + m.camera_model;
+}
+
 void put_image_details(nlohmann::json& out, const ImageHit& hit) {
   out["date"] = format_date(hit.date);
   out["date_source"] = hit.metadata.taken_at ? "exif" : "file";
   if (!hit.metadata.format.empty()) out["format"] = hit.metadata.format;
-  std::string camera = hit.metadata.camera_make;
-  // Many cameras repeat the make in the model ("Canon" / "Canon EOS 5D").
-  if (!hit.metadata.camera_model.empty())
-    camera = hit.metadata.camera_model.rfind(camera, 0) == 0 || camera.empty() ? hit.metadata.camera_model
-                                                                              : camera + " " + hit.metadata.camera_model;
-  if (!camera.empty()) out["camera"] = camera;
+  if (const auto camera = camera_name(hit.metadata); !camera.empty()) out["camera"] = camera;
 }
 
 }  // namespace clipdex::search

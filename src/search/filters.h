@@ -26,6 +26,9 @@ std::string format_date(int64_t seconds);
 void add_filter_field(store::ContentFilter& filter, const std::string& name, const std::string& value);
 bool is_filter_field(const std::string& name);
 
+// "Make Model" as people say it (the make once, when the model repeats it); "" when unknown.
+std::string camera_name(const store::ImageMetadata& metadata);
+
 // The fields results show beyond id / path / score: date, date_source, format, camera.
 void put_image_details(nlohmann::json& out, const ImageHit& hit);
 

@@ -1,0 +1,188 @@
+// The public C++ API (include/clipdex/clipdex.h) against the CLI on the fixtures: embeddings of
+// texts, files, encoded bytes and RGB buffers; a model shared by threads; indexing with progress
+// and cancellation; searches with terms and filters; zero-shot classification; errors.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "clipdex/clipdex.h"
+#include "core/mapped_file.h"
+#include "image/decode.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string& model_path() {
+  static const std::string p = clipdex::test::shared_path("fixtures/models/vit-tiny/hf");
+  return p;
+}
+
+clipdex::Model fixture_model() {
+  clipdex::ModelOptions o;
+  o.precision = "fp32";
+  return clipdex::Model::open(model_path(), o);
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
+  std::vector<float> out;
+  for (const auto& r : rows) out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(Api, EmbeddingsMatchTheCli) {
+  const auto model = fixture_model();
+  const std::vector<std::string> texts = {"a photo of a cat", "a rocket", "ein Hund"};
+  std::string jsonl;
+  for (const auto& t : texts) jsonl += nlohmann::json{{"text", t}}.dump() + "\n";
+  EXPECT_LE(max_abs_diff(model.embed_texts(texts, true), flatten(clipdex::test::embed_with_cli(model_path(), jsonl))), 1e-6f);
+
+  std::vector<std::string> files;
+  jsonl.clear();
+  for (const auto& f : clipdex::test::fixture_image_files()) {
+    files.push_back(clipdex::test::shared_path("fixtures/images/" + f));
+    jsonl += nlohmann::json{{"image", files.back()}}.dump() + "\n";
+  }
+  const auto from_files = model.embed_image_files(files, true);
+  EXPECT_LE(max_abs_diff(from_files, flatten(clipdex::test::embed_with_cli(model_path(), jsonl))), 1e-6f);
+  ASSERT_EQ(from_files.size(), files.size() * static_cast<size_t>(model.dim()));
+
+  std::vector<std::string> bytes;
+  for (const auto& f : files) bytes.push_back(clipdex::read_file(f));
+  std::vector<std::span<const uint8_t>> spans;
+  for (const auto& b : bytes) spans.emplace_back(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  EXPECT_EQ(model.embed_encoded_images(spans, true), from_files);
+
+  // A decoded RGB buffer (with padded rows) embeds as the file it came from.
+  const std::string chelsea = clipdex::test::shared_path("fixtures/images/chelsea.png");
+  const auto im = clipdex::image::decode_image_file(chelsea);
+  ASSERT_EQ(im.mode, clipdex::image::PixelMode::RGB);
+  const size_t stride = static_cast<size_t>(im.width) * 3 + 5;
+  std::vector<uint8_t> padded(stride * static_cast<size_t>(im.height));
+  for (int y = 0; y < im.height; ++y)
+    std::copy_n(&im.pixels[static_cast<size_t>(y) * im.width * 3], im.width * 3, &padded[y * stride]);
+  const auto from_rgb = model.embed_rgb_images({{padded.data(), im.width, im.height, stride}}, false);
+  EXPECT_EQ(from_rgb, model.embed_image_files({chelsea}, false));
+}
+
+TEST(Api, OneModelServesManyThreads) {
+  const auto model = fixture_model();
+  const std::vector<std::string> texts = {"a photo of a dog", "a bowl of soup", "a city at night"};
+  const auto want = model.embed_texts(texts);
+  std::vector<std::vector<float>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] {
+      const auto copy = model;  // copies share the loaded weights
+      for (int i = 0; i < 5; ++i) got[t] = copy.embed_texts(texts);
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, want);
+}
+
+TEST(Api, IndexSearchAndClassifyAgreeWithTheCli) {
+  const std::string dir = clipdex::test::scratch_dir("api_library");
+  const std::string photos = dir + "/photos";
+  fs::create_directories(photos);
+  for (const auto& f : clipdex::test::fixture_image_files())
+    fs::copy_file(clipdex::test::shared_path("fixtures/images/" + f), photos + "/" + f);
+  const auto model = fixture_model();
+  auto lib = clipdex::Library::open(dir + "/lib.db", clipdex::Library::Create);
+
+  // Cancelled after the first batch: what was committed stays, a rerun finishes.
+  std::atomic<bool> cancel{false};
+  clipdex::IndexOptions io;
+  io.batch_size = 2;
+  io.threads = 1;
+  io.cancel = &cancel;
+  std::vector<std::pair<int64_t, int64_t>> progress;
+  bool stop_early = true;
+  io.on_progress = [&](int64_t done, int64_t total) {
+    progress.emplace_back(done, total);
+    if (stop_early) cancel = true;
+  };
+  EXPECT_THROW(lib.index(model, {photos}, io), clipdex::Cancelled);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0], (std::pair<int64_t, int64_t>{2, 8}));
+  EXPECT_EQ(lib.images(), 2);
+  cancel = false;
+  stop_early = false;
+  progress.clear();
+  const auto report = lib.index(model, {photos}, io);
+  EXPECT_EQ(report.embedded, 6);
+  EXPECT_EQ(report.unchanged, 2);
+  EXPECT_EQ(lib.images(), 8);
+  for (size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i].first, progress[i - 1].first);
+  EXPECT_EQ(progress.back().first, progress.back().second);
+
+  // Searches: the same ranking and scores as `clipdex search --json`.
+  const auto cli = nlohmann::json::parse(clipdex::test::run_cli("search 'a photo of a rocket' --minus night:0.5 --json -k 8 "
+                                                                "--precision fp32 --db " + dir + "/lib.db")
+                                             .out)["results"];
+  clipdex::Query q;
+  q.text("a photo of a rocket").minus("night", 0.5f).k = 8;
+  const auto hits = lib.search(model, q);
+  ASSERT_EQ(hits.size(), cli.size());
+  for (size_t i = 0; i < hits.size(); ++i) {
+    EXPECT_EQ(hits[i].path, cli[i]["path"]);
+    EXPECT_NEAR(hits[i].score, cli[i]["score"].get<float>(), 1e-6);
+    EXPECT_EQ(hits[i].date, cli[i]["date"]);
+  }
+  clipdex::Query jpeg;
+  jpeg.text("a photo");
+  jpeg.filters.formats = {"jpg"};
+  const auto only = lib.search(model, jpeg);
+  ASSERT_EQ(only.size(), 1u);
+  EXPECT_EQ(fs::path(only[0].path).filename(), "rocket.jpg");
+  EXPECT_EQ(only[0].format, "jpeg");
+  clipdex::Query like;
+  like.like(only[0].id).k = 3;
+  for (const auto& h : lib.search(model, like)) EXPECT_NE(h.id, only[0].id);
+
+  // Zero-shot: the CLI's probabilities.
+  const std::string rocket = photos + "/rocket.jpg";
+  const auto preds = clipdex::classify(model, rocket, {"rocket", "cat", "coffee"}, {}, 3);
+  const auto cli_preds = nlohmann::json::parse(clipdex::test::run_cli("classify --json --no-cache --precision fp32 --model " +
+                                                                      model_path() + " --labels rocket,cat,coffee " + rocket)
+                                                   .out)["predictions"];
+  ASSERT_EQ(preds.size(), cli_preds.size());
+  for (size_t i = 0; i < preds.size(); ++i) {
+    EXPECT_EQ(preds[i].label, cli_preds[i]["label"]);
+    EXPECT_NEAR(preds[i].probability, cli_preds[i]["probability"].get<float>(), 1e-6);
+  }
+}
+
+TEST(Api, BadInputThrowsClearErrors) {
+  EXPECT_THROW(clipdex::Model::open("/no/such/model"), clipdex::InputError);
+  clipdex::ModelOptions bad;
+  bad.precision = "fp8";
+  EXPECT_THROW(clipdex::Model::open(model_path(), bad), clipdex::InputError);
+  const auto model = fixture_model();
+  const std::string dir = clipdex::test::scratch_dir("api_errors");
+  std::ofstream(dir + "/broken.jpg") << "not a jpeg";
+  EXPECT_THROW(model.embed_image_files({dir + "/broken.jpg"}), clipdex::InputError);
+  EXPECT_THROW(model.embed_rgb_images({{nullptr, 10, 10, 0}}), clipdex::InputError);
+  EXPECT_THROW(clipdex::Library::open(dir + "/missing.db"), clipdex::InputError);
+  auto lib = clipdex::Library::open(dir + "/lib.db", clipdex::Library::Create);
+  clipdex::Query empty;
+  EXPECT_THROW(lib.search(model, empty), clipdex::InputError);
+  clipdex::Query bad_date;
+  bad_date.text("x").filters.since = "2023-13";
+  EXPECT_THROW(lib.search(model, bad_date), clipdex::InputError);
+  EXPECT_THROW(clipdex::classify(model, dir + "/broken.jpg", {"a", "b"}), clipdex::InputError);
+}
