@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clipdex/clipdex.h"
+#include "clipdex/clipdex_c.h"
 #include "core/mapped_file.h"
 #include "image/decode.h"
 #include "test_util.h"
@@ -185,4 +186,28 @@ TEST(Api, BadInputThrowsClearErrors) {
   bad_date.text("x").filters.since = "2023-13";
   EXPECT_THROW(lib.search(model, bad_date), clipdex::InputError);
   EXPECT_THROW(clipdex::classify(model, dir + "/broken.jpg", {"a", "b"}), clipdex::InputError);
+}
+
+TEST(Api, CApiGivesTheCppApisNumbersAndStatusCodes) {
+  const auto model = fixture_model();
+  clipdex_model* cm = nullptr;
+  ASSERT_EQ(clipdex_model_open(model_path().c_str(), "fp32", &cm), CLIPDEX_OK) << clipdex_last_error();
+  ASSERT_EQ(clipdex_model_dim(cm), model.dim());
+  const char* texts[] = {"a photo of a cat", "a rocket"};
+  std::vector<float> v(2 * static_cast<size_t>(model.dim()));
+  ASSERT_EQ(clipdex_embed_texts(cm, texts, 2, 0, v.data()), CLIPDEX_OK);
+  EXPECT_EQ(v, model.embed_texts({texts[0], texts[1]}));
+  const std::string chelsea = clipdex::test::shared_path("fixtures/images/chelsea.png");
+  const char* files[] = {chelsea.c_str(), "/no/such/file.jpg"};
+  ASSERT_EQ(clipdex_embed_image_files(cm, files, 1, 1, v.data()), CLIPDEX_OK);
+  EXPECT_EQ(std::vector<float>(v.begin(), v.begin() + model.dim()), model.embed_image_files({chelsea}, true));
+  EXPECT_EQ(clipdex_embed_image_files(cm, files, 2, 1, v.data()), CLIPDEX_INPUT_ERROR);
+  EXPECT_NE(std::string(clipdex_last_error()).find("/no/such/file.jpg"), std::string::npos) << clipdex_last_error();
+  const char* null_text[] = {nullptr};
+  EXPECT_EQ(clipdex_embed_texts(cm, null_text, 1, 0, v.data()), CLIPDEX_INPUT_ERROR);
+  clipdex_library* lib = nullptr;
+  EXPECT_EQ(clipdex_library_open("/no/such/dir/lib.db", 0, &lib), CLIPDEX_INPUT_ERROR);
+  clipdex_model_free(cm);
+  clipdex_model_free(nullptr);
+  clipdex_results_free(nullptr);
 }
