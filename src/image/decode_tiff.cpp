@@ -61,11 +61,7 @@ T field_or(TIFF* tif, ttag_t tag, T fallback) {
 std::string ascii_field(TIFF* tif, ttag_t tag) {
   const char* s = nullptr;
   if (TIFFGetField(tif, tag, &s) != 1 || !s) return "";
-  std::string out;
-  for (const char* p = s; *p; ++p)
-    if (*p >= 0x20 && *p < 0x7f) out += *p;
-  const auto last = out.find_last_not_of(' ');
-  return last == std::string::npos ? "" : out.substr(0, last + 1);
+  return printable_ascii(s);
 }
 
 ExifTags read_tags(TIFF* tif) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "image/decode.h"
@@ -37,6 +38,10 @@ Decoded decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
 
 // Throws InputError when width x height is zero or over the configured limit.
 void check_dimensions(uint64_t width, uint64_t height, const DecodeOptions& opt, const std::string& name);
+
+// A text tag as stored: up to its first NUL, printable ASCII only (anything else is dropped
+// rather than kept as bad UTF-8), the spaces cameras pad with trimmed from the end.
+std::string printable_ascii(std::string_view tag);
 
 // Reads an EXIF payload ("Exif\0\0" prefix optional); malformed payloads give the defaults.
 ExifTags read_exif(std::span<const uint8_t> exif);

@@ -18,17 +18,19 @@ using ExifPtr = std::unique_ptr<ExifData, decltype(&exif_data_unref)>;
 std::string ascii_tag(ExifData* ed, ExifIfd ifd, ExifTag tag) {
   ExifEntry* e = exif_content_get_entry(ed->ifd[ifd], tag);
   if (!e || e->format != EXIF_FORMAT_ASCII || !e->data) return "";
-  std::string s(reinterpret_cast<const char*>(e->data), e->size);
-  s = s.substr(0, s.find('\0'));
-  // Cameras pad with spaces; anything not printable ASCII is dropped rather than stored as bad UTF-8.
+  return printable_ascii({reinterpret_cast<const char*>(e->data), e->size});
+}
+
+}  // namespace
+
+std::string printable_ascii(std::string_view tag) {
+  tag = tag.substr(0, tag.find('\0'));
   std::string out;
-  for (char c : s)
+  for (char c : tag)
     if (c >= 0x20 && c < 0x7f) out += c;
   const auto last = out.find_last_not_of(' ');
   return last == std::string::npos ? "" : out.substr(0, last + 1);
 }
-
-}  // namespace
 
 std::optional<int64_t> parse_exif_datetime(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
