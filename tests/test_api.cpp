@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include "clipdex/clipdex.h"
 #include "clipdex/clipdex_c.h"
 #include "core/mapped_file.h"
+#include "core/thread_pool.h"
 #include "image/decode.h"
 #include "test_util.h"
 
@@ -94,6 +97,35 @@ TEST(Api, OneModelServesManyThreads) {
     });
   for (auto& t : threads) t.join();
   for (const auto& g : got) EXPECT_EQ(g, want);
+}
+
+// ModelOptions::threads caps the compute pool for that model's calls only, from the calling thread.
+TEST(Api, ThreadsOptionCapsComputeThreadsPerCaller) {
+  auto& pool = clipdex::ThreadPool::global();
+  const auto threads_used = [&] {
+    std::mutex mu;
+    std::set<std::thread::id> ids;
+    pool.parallel_for(64, [&](size_t, size_t) {
+      std::lock_guard lock(mu);
+      ids.insert(std::this_thread::get_id());
+    });
+    return ids.size();
+  };
+  EXPECT_EQ(threads_used(), pool.size());
+  {
+    const clipdex::ThreadPool::Limit one(1);
+    EXPECT_EQ(pool.active(), 1u);
+    EXPECT_EQ(threads_used(), 1u);
+  }
+  EXPECT_EQ(pool.active(), pool.size());
+
+  clipdex::ModelOptions o;
+  o.precision = "fp32";
+  o.threads = 1;
+  const auto single = clipdex::Model::open(model_path(), o);
+  const std::vector<std::string> texts = {"a photo of a dog", "a bowl of soup"};
+  EXPECT_LE(max_abs_diff(single.embed_texts(texts), fixture_model().embed_texts(texts)), 1e-6f);
+  EXPECT_EQ(pool.active(), pool.size());  // the cap ended with the call
 }
 
 TEST(Api, IndexSearchAndClassifyAgreeWithTheCli) {

@@ -47,6 +47,7 @@ struct ModelOptions {
   std::string arch;         // a built-in architecture overriding the model's config ("ViT-B-32")
   std::string precision = "auto";  // auto, fp32, bf16 or int8 (docs/PRECISION.md)
   bool exact_decode = false;  // decode every JPEG pixel (PIL parity) instead of a reduced-scale decode
+  size_t threads = 0;  // compute threads this model's calls use; 0 = every core
 };
 
 // An RGB picture already decoded by the caller: rows of width * 3 bytes, `stride` bytes apart.

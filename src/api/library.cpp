@@ -4,6 +4,7 @@
 #include "clipdex/clipdex.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/thread_pool.h"
 #include "pipeline/indexer.h"
 #include "pipeline/library.h"
 #include "search/filters.h"
@@ -71,6 +72,7 @@ Library Library::open(const std::string& db, Mode mode) {
 }
 
 IndexReport Library::index(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options) {
+  const ThreadPool::Limit limit(model.options().threads);
   pipeline::IndexOptions opt;
   opt.batch_size = options.batch_size;
   opt.threads = options.threads;
@@ -95,12 +97,14 @@ void Library::add_texts(const Model& model, const std::vector<std::string>& text
 }
 
 std::vector<ImageHit> Library::search(const Model& model, const std::string& text, size_t k) {
+  const ThreadPool::Limit limit(model.options().threads);
   Query q;
   q.text(text).k = k;
   return search(model, q);
 }
 
 std::vector<ImageHit> Library::search(const Model& model, const Query& query) {
+  const ThreadPool::Limit limit(model.options().threads);
   search::Searcher s(impl_, model.internals(), /*cache_entries=*/0);
   std::vector<search::WeightedVector> terms;
   std::vector<int64_t> exclude;
@@ -128,6 +132,7 @@ std::vector<ImageHit> Library::search(const Model& model, const Query& query) {
 }
 
 std::vector<TextHit> Library::texts_for_image(const Model& model, const std::string& image_file, size_t k) {
+  const ThreadPool::Limit limit(model.options().threads);
   search::Searcher s(impl_, model.internals(), /*cache_entries=*/0);
   const std::string bytes = read_file(image_file);
   search::Query q;
@@ -142,6 +147,7 @@ int64_t Library::images() const { return impl_->catalog().content_count(); }
 
 std::vector<Prediction> classify(const Model& model, const std::string& image_file, const std::vector<std::string>& labels,
                                  const std::vector<std::string>& templates, size_t top) {
+  const ThreadPool::Limit limit(model.options().threads);
   if (labels.size() < 2) throw InputError("classify needs at least two labels");
   search::PromptSet set;
   for (const auto& l : labels) set.classes.push_back({l});

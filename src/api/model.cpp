@@ -3,6 +3,7 @@
 
 #include "clipdex/clipdex.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "kernels/precision.h"
@@ -53,6 +54,7 @@ std::string Model::precision() const { return impl_->model().info().precision; }
 std::string Model::kernels() const { return impl_->model().info().kernels; }
 
 std::vector<float> Model::embed_texts(const std::vector<std::string>& texts, bool normalize) const {
+  const ThreadPool::Limit limit(options_.threads);
   std::vector<float> out;
   for (size_t b = 0; b < texts.size(); b += kBatch) {
     const std::vector<std::string> part(texts.begin() + static_cast<std::ptrdiff_t>(b),
@@ -64,6 +66,7 @@ std::vector<float> Model::embed_texts(const std::vector<std::string>& texts, boo
 }
 
 std::vector<float> Model::embed_image_files(const std::vector<std::string>& paths, bool normalize) const {
+  const ThreadPool::Limit limit(options_.threads);
   // Decoding runs on worker threads (pipeline::load_images); rows are put back in input order.
   const size_t dim = static_cast<size_t>(impl_->dim());
   std::vector<float> out(paths.size() * dim);
@@ -82,6 +85,7 @@ std::vector<float> Model::embed_image_files(const std::vector<std::string>& path
 }
 
 std::vector<float> Model::embed_encoded_images(const std::vector<std::span<const uint8_t>>& files, bool normalize) const {
+  const ThreadPool::Limit limit(options_.threads);
   const auto& cfg = impl_->model().preprocess_config();
   return embed_batches(*impl_, files.size(), normalize, [&](size_t i) {
     return image::preprocess(image::decode_image(files[i], impl_->decode_options(), "image " + std::to_string(i)), cfg);
@@ -89,6 +93,7 @@ std::vector<float> Model::embed_encoded_images(const std::vector<std::span<const
 }
 
 std::vector<float> Model::embed_rgb_images(const std::vector<RgbImage>& images, bool normalize) const {
+  const ThreadPool::Limit limit(options_.threads);
   const auto& cfg = impl_->model().preprocess_config();
   return embed_batches(*impl_, images.size(), normalize, [&](size_t i) {
     const RgbImage& in = images[i];

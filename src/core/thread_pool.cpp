@@ -6,6 +6,12 @@ namespace clipdex {
 
 // Set inside pool work: a nested parallel_for runs inline instead of deadlocking.
 static thread_local bool tls_in_pool = false;
+static thread_local size_t tls_limit = 0;
+
+ThreadPool::Limit::Limit(size_t threads) : saved_(tls_limit) { tls_limit = threads; }
+ThreadPool::Limit::~Limit() { tls_limit = saved_; }
+
+size_t ThreadPool::active() const { return tls_limit ? std::min(tls_limit, size()) : size(); }
 
 ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -57,7 +63,7 @@ void ThreadPool::worker_loop(size_t index) {
 
 void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {
   if (n == 0) return;
-  const size_t chunks = std::min(n, size());
+  const size_t chunks = std::min(n, active());
   if (chunks == 1 || tls_in_pool) {
     fn(0, n);
     return;

@@ -18,6 +18,21 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   size_t size() const { return workers_.size() + 1; }  // the calling thread works too
+  // How many threads this thread's parallel_for calls use: size(), or less under a Limit.
+  size_t active() const;
+
+  // Caps the threads the current thread's parallel_for calls use while it lives (0: no cap).
+  // Per calling thread, so a library user's model options never change another caller's work.
+  class Limit {
+   public:
+    explicit Limit(size_t threads);
+    ~Limit();
+    Limit(const Limit&) = delete;
+    Limit& operator=(const Limit&) = delete;
+
+   private:
+    size_t saved_;
+  };
 
   // Calls fn(begin, end) over [0, n) in up to size() chunks; returns when all are done.
   // The first exception thrown by a chunk is rethrown here.

@@ -14,7 +14,7 @@ void blas_linear(const float* x, int64_t m, const LinearWeights& w, float* y, Ac
   // The pool owns all parallelism (measured: OpenBLAS's own workers spent 14% of ViT-B/32 time
   // yielding against it).
   auto& pool = ThreadPool::global();
-  if (m >= 64 * static_cast<int64_t>(pool.size())) {
+  if (m >= 64 * static_cast<int64_t>(pool.active())) {
     // Tall: each task takes a block of rows, then applies the activation to it while hot.
     pool.parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
       float* yb = y + b * n;

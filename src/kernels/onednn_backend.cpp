@@ -173,7 +173,7 @@ class OnednnBackend final : public CpuOpsBackend {
       plain = packed->plain_f32.data();
     }
     // Column blocks: enough for every pool thread to take one when the input is a single row.
-    const int64_t threads = static_cast<int64_t>(ThreadPool::global().size());
+    const int64_t threads = static_cast<int64_t>(ThreadPool::global().active());
     const int64_t count = std::clamp<int64_t>(n / 64, 1, threads);
     const int64_t width = (n + count - 1) / count;
     bool borrowed = false;
@@ -218,7 +218,7 @@ class OnednnBackend final : public CpuOpsBackend {
     // 2. The products, one (row block, column block) per job.
     // One row block per thread: measured faster here than 32-128-row blocks for every
     // precision (fewer calls, and gemm:jit blocks for cache itself).
-    const int64_t threads = static_cast<int64_t>(ThreadPool::global().size());
+    const int64_t threads = static_cast<int64_t>(ThreadPool::global().active());
     const int64_t rows_per_job = std::max<int64_t>(16, (m + threads - 1) / threads);
     const int64_t row_blocks = (m + rows_per_job - 1) / rows_per_job;
     const int64_t col_blocks = static_cast<int64_t>(P.blocks.size());
