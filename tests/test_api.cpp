@@ -187,6 +187,13 @@ TEST(Api, IndexSearchAndClassifyAgreeWithTheCli) {
   like.like(only[0].id).k = 3;
   for (const auto& h : lib.search(model, like)) EXPECT_NE(h.id, only[0].id);
 
+  // The library reopens its own model: the same id, the same answers.
+  clipdex::ModelOptions fp32;
+  fp32.precision = "fp32";
+  const auto remembered = clipdex::Library::open(dir + "/lib.db").model(fp32);
+  EXPECT_EQ(remembered.id(), model.id());
+  EXPECT_EQ(lib.search(remembered, q)[0].score, hits[0].score);
+
   // Zero-shot: the CLI's probabilities.
   const std::string rocket = photos + "/rocket.jpg";
   const auto preds = clipdex::classify(model, rocket, {"rocket", "cat", "coffee"}, {}, 3);
@@ -212,6 +219,7 @@ TEST(Api, BadInputThrowsClearErrors) {
   EXPECT_THROW(model.embed_rgb_images({{nullptr, 10, 10, 0}}), clipdex::InputError);
   EXPECT_THROW(clipdex::Library::open(dir + "/missing.db"), clipdex::InputError);
   auto lib = clipdex::Library::open(dir + "/lib.db", clipdex::Library::Create);
+  EXPECT_THROW(lib.model(), clipdex::InputError);  // nothing indexed: no model to reopen
   clipdex::Query empty;
   EXPECT_THROW(lib.search(model, empty), clipdex::InputError);
   clipdex::Query bad_date;

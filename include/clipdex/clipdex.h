@@ -172,6 +172,11 @@ class Library {
   std::vector<TextHit> texts_for_image(const Model& model, const std::string& image_file, size_t k = 10);
 
   int64_t images() const;  // distinct images held
+
+  // Opens the model this library's vectors were made with (remembered by its first index();
+  // an int8 library's in int8). `options` override what was remembered where set; InputError
+  // when the library names no model yet.
+  Model model(const ModelOptions& options = {}) const;
   const std::shared_ptr<pipeline::Library>& internals() const { return impl_; }
 
  private:

@@ -145,6 +145,19 @@ std::vector<TextHit> Library::texts_for_image(const Model& model, const std::str
 
 int64_t Library::images() const { return impl_->catalog().content_count(); }
 
+Model Library::model(const ModelOptions& options) const {
+  const auto stored = impl_->remembered_model();
+  if (stored.model.empty())
+    throw InputError(impl_->db_path() + " does not name a model yet: index it with one first");
+  ModelOptions o = options;
+  if (o.vocab.empty()) o.vocab = stored.vocab;
+  if (o.arch.empty()) o.arch = stored.arch;
+  if (o.text_model.empty()) o.text_model = stored.text_model;
+  // fp32 and bf16 vectors are interchangeable; int8 ones only match int8 queries.
+  if ((o.precision.empty() || o.precision == "auto") && impl_->setting("precision") == "int8") o.precision = "int8";
+  return Model::open(stored.model, o);
+}
+
 std::vector<Prediction> classify(const Model& model, const std::string& image_file, const std::vector<std::string>& labels,
                                  const std::vector<std::string>& templates, size_t top) {
   const ThreadPool::Limit limit(model.options().threads);
