@@ -247,6 +247,91 @@ TEST(Api, CApiGivesTheCppApisNumbersAndStatusCodes) {
   EXPECT_EQ(clipdex_embed_texts(cm, null_text, 1, 0, v.data()), CLIPDEX_INPUT_ERROR);
   clipdex_library* lib = nullptr;
   EXPECT_EQ(clipdex_library_open("/no/such/dir/lib.db", 0, &lib), CLIPDEX_INPUT_ERROR);
+
+  // Encoded bytes and RGB buffers: the C++ API's numbers.
+  const std::string bytes = clipdex::read_file(chelsea);
+  const uint8_t* data[] = {reinterpret_cast<const uint8_t*>(bytes.data())};
+  const size_t sizes[] = {bytes.size()};
+  ASSERT_EQ(clipdex_embed_encoded_images(cm, data, sizes, 1, 1, v.data()), CLIPDEX_OK) << clipdex_last_error();
+  EXPECT_EQ(std::vector<float>(v.begin(), v.begin() + model.dim()), model.embed_image_files({chelsea}, true));
+  const auto im = clipdex::image::decode_image_file(chelsea);
+  const clipdex_rgb_image rgb{im.pixels.data(), im.width, im.height, 0};
+  ASSERT_EQ(clipdex_embed_rgb_images(cm, &rgb, 1, 0, v.data()), CLIPDEX_OK) << clipdex_last_error();
+  EXPECT_EQ(std::vector<float>(v.begin(), v.begin() + model.dim()),
+            model.embed_rgb_images({{im.pixels.data(), im.width, im.height, 0}}));
+  const clipdex_rgb_image empty{nullptr, 4, 4, 0};
+  EXPECT_EQ(clipdex_embed_rgb_images(cm, &empty, 1, 0, v.data()), CLIPDEX_INPUT_ERROR);
+
+  // Options, progress with cancellation, a filtered weighted query, image -> text, classify.
+  clipdex_model_options mo{};
+  mo.precision = "fp32";
+  mo.threads = 1;
+  clipdex_model* single = nullptr;
+  ASSERT_EQ(clipdex_model_open_with(model_path().c_str(), &mo, &single), CLIPDEX_OK) << clipdex_last_error();
+  const std::string dir = clipdex::test::scratch_dir("c_api_library");
+  fs::create_directories(dir + "/photos");
+  for (const auto& f : clipdex::test::fixture_image_files())
+    fs::copy_file(clipdex::test::shared_path("fixtures/images/" + f), dir + "/photos/" + f);
+  ASSERT_EQ(clipdex_library_open((dir + "/lib.db").c_str(), 1, &lib), CLIPDEX_OK);
+  const std::string photos = dir + "/photos";
+  const char* folders[] = {photos.c_str()};
+  clipdex_index_options io{};
+  io.batch_size = 2;
+  io.on_progress = [](int64_t, int64_t, void* calls) { return ++*static_cast<int*>(calls) >= 2 ? 1 : 0; };
+  int calls = 0;
+  io.user = &calls;
+  clipdex_index_report report{};
+  EXPECT_EQ(clipdex_library_index_with(lib, single, folders, 1, &io, &report), CLIPDEX_CANCELLED);
+  io.on_progress = nullptr;
+  ASSERT_EQ(clipdex_library_index_with(lib, single, folders, 1, &io, &report), CLIPDEX_OK) << clipdex_last_error();
+  EXPECT_EQ(report.unchanged, 4);
+  EXPECT_EQ(report.embedded, 4);
+
+  const clipdex_term terms[] = {{"a photo of a rocket", nullptr, -1, 0}, {"night", nullptr, -1, -0.5f}};
+  const char* formats[] = {"png"};
+  clipdex_query cq{};
+  cq.terms = terms;
+  cq.n_terms = 2;
+  cq.k = 3;
+  cq.formats = formats;
+  cq.n_formats = 1;
+  clipdex_results* r = nullptr;
+  ASSERT_EQ(clipdex_library_query(lib, cm, &cq, &r), CLIPDEX_OK) << clipdex_last_error();
+  auto cpp_lib = clipdex::Library::open(dir + "/lib.db");
+  clipdex::Query q;
+  q.text("a photo of a rocket").minus("night", 0.5f).k = 3;
+  q.filters.formats = {"png"};
+  const auto want = cpp_lib.search(model, q);
+  ASSERT_EQ(clipdex_results_count(r), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(clipdex_results_path(r, i), want[i].path);
+    EXPECT_EQ(clipdex_results_score(r, i), want[i].score);
+  }
+  clipdex_results_free(r);
+  cq.since = "2023-13";
+  EXPECT_EQ(clipdex_library_query(lib, cm, &cq, &r), CLIPDEX_INPUT_ERROR);
+
+  const char* captions[] = {"a rocket", "a cat"};
+  cpp_lib.add_texts(model, {captions[0], captions[1]});
+  ASSERT_EQ(clipdex_library_texts_for_image(lib, cm, chelsea.c_str(), 2, &r), CLIPDEX_OK) << clipdex_last_error();
+  const auto text_hits = cpp_lib.texts_for_image(model, chelsea, 2);
+  ASSERT_EQ(clipdex_results_count(r), text_hits.size());
+  for (size_t i = 0; i < text_hits.size(); ++i) EXPECT_EQ(clipdex_results_text(r, i), text_hits[i].text);
+  clipdex_results_free(r);
+
+  const char* labels[] = {"rocket", "cat", "coffee"};
+  ASSERT_EQ(clipdex_classify(cm, chelsea.c_str(), labels, 3, nullptr, 0, 2, &r), CLIPDEX_OK) << clipdex_last_error();
+  const auto preds = clipdex::classify(model, chelsea, {"rocket", "cat", "coffee"}, {}, 2);
+  ASSERT_EQ(clipdex_results_count(r), preds.size());
+  for (size_t i = 0; i < preds.size(); ++i) {
+    EXPECT_EQ(clipdex_results_text(r, i), preds[i].label);
+    EXPECT_EQ(clipdex_results_score(r, i), preds[i].probability);
+  }
+  clipdex_results_free(r);
+  EXPECT_EQ(clipdex_classify(cm, chelsea.c_str(), labels, 1, nullptr, 0, 2, &r), CLIPDEX_INPUT_ERROR);
+
+  clipdex_library_free(lib);
+  clipdex_model_free(single);
   clipdex_model_free(cm);
   clipdex_model_free(nullptr);
   clipdex_results_free(nullptr);

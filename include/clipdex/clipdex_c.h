@@ -39,6 +39,17 @@ const char* clipdex_last_error(void);
 
 /* precision: "auto", "fp32", "bf16" or "int8" (NULL: auto). */
 clipdex_status clipdex_model_open(const char* path, const char* precision, clipdex_model** out);
+
+/* Every ModelOptions field (clipdex.h); zero-initialise, then set what you need (NULL: default). */
+typedef struct {
+  const char* vocab;       /* tokenizer file or folder */
+  const char* text_model;  /* a separate (multilingual) text tower */
+  const char* arch;        /* a built-in architecture overriding the model's config */
+  const char* precision;   /* auto, fp32, bf16, int8 */
+  size_t threads;          /* compute threads for this model's calls; 0 = every core */
+  int exact_decode;        /* != 0: decode every JPEG pixel (PIL parity) */
+} clipdex_model_options;
+clipdex_status clipdex_model_open_with(const char* path, const clipdex_model_options* options, clipdex_model** out);
 void clipdex_model_free(clipdex_model* model);
 int clipdex_model_dim(const clipdex_model* model);
 
@@ -46,6 +57,18 @@ int clipdex_model_dim(const clipdex_model* model);
 clipdex_status clipdex_embed_texts(const clipdex_model* model, const char* const* texts, size_t n, int normalize, float* out);
 clipdex_status clipdex_embed_image_files(const clipdex_model* model, const char* const* paths, size_t n, int normalize,
                                          float* out);
+
+/* Encoded image files in memory: data[i] holds sizes[i] bytes. */
+clipdex_status clipdex_embed_encoded_images(const clipdex_model* model, const uint8_t* const* data, const size_t* sizes,
+                                            size_t n, int normalize, float* out);
+/* Decoded RGB pictures: rows of width * 3 bytes, stride bytes apart (0: width * 3). */
+typedef struct {
+  const uint8_t* pixels;
+  int width, height;
+  size_t stride;
+} clipdex_rgb_image;
+clipdex_status clipdex_embed_rgb_images(const clipdex_model* model, const clipdex_rgb_image* images, size_t n,
+                                        int normalize, float* out);
 
 /* create != 0 makes a new library when db does not exist. */
 clipdex_status clipdex_library_open(const char* db, int create, clipdex_library** out);
@@ -56,11 +79,64 @@ clipdex_status clipdex_library_index(clipdex_library* library, const clipdex_mod
 clipdex_status clipdex_library_search(clipdex_library* library, const clipdex_model* model, const char* text, size_t k,
                                       clipdex_results** out);
 
+/* clipdex_library_index with every IndexOptions field. on_progress (may be NULL) is called after
+ * each committed batch; returning non-zero stops after it (CLIPDEX_CANCELLED; committed work stays). */
+typedef struct {
+  size_t batch_size; /* 0: 32 */
+  size_t threads;    /* decode threads; 0 = every core */
+  int retry_failed, all_files;
+  int no_wait; /* != 0: CLIPDEX_BUSY instead of waiting for another writer */
+  int (*on_progress)(int64_t done, int64_t total, void* user);
+  void* user;
+} clipdex_index_options;
+typedef struct {
+  int64_t scanned, unchanged, embedded, duplicates, failed, removed;
+} clipdex_index_report;
+clipdex_status clipdex_library_index_with(clipdex_library* library, const clipdex_model* model, const char* const* folders,
+                                          size_t n, const clipdex_index_options* options, clipdex_index_report* report);
+
+/* A query with every Query field (clipdex.h): weighted terms and filters. Zero-initialise;
+ * k 0 means 10, min_score 0 means none (-1). Each term sets exactly one of text, image_file or
+ * like_id (>= 0; set like_id = -1 otherwise); weight 0 means 1. */
+typedef struct {
+  const char* text;
+  const char* image_file;
+  int64_t like_id;
+  float weight;
+} clipdex_term;
+typedef struct {
+  const clipdex_term* terms;
+  size_t n_terms;
+  size_t k, offset;
+  float min_score;
+  const char* const* folders;
+  size_t n_folders;
+  const char* const* path_globs;
+  size_t n_path_globs;
+  const char* since; /* "2023", "2023-06", "2023-06-15" ... */
+  const char* until;
+  int min_width, min_height;
+  const char* const* formats; /* jpeg, png, webp, gif, bmp, tiff, heif, avif */
+  size_t n_formats;
+} clipdex_query;
+clipdex_status clipdex_library_query(clipdex_library* library, const clipdex_model* model, const clipdex_query* query,
+                                     clipdex_results** out);
+/* Stored captions nearest to an image file (clipdex_results_text gives each caption). */
+clipdex_status clipdex_library_texts_for_image(clipdex_library* library, const clipdex_model* model, const char* image_file,
+                                               size_t k, clipdex_results** out);
+/* Zero-shot classification: results are labels (clipdex_results_text) with probabilities
+ * (clipdex_results_score), best first. templates may be NULL (n_templates 0): "a photo of a {}.". */
+clipdex_status clipdex_classify(const clipdex_model* model, const char* image_file, const char* const* labels,
+                                size_t n_labels, const char* const* templates, size_t n_templates, size_t top,
+                                clipdex_results** out);
+
 size_t clipdex_results_count(const clipdex_results* results);
 /* The i-th hit, best first; the path stays valid until clipdex_results_free. */
 int64_t clipdex_results_id(const clipdex_results* results, size_t i);
 float clipdex_results_score(const clipdex_results* results, size_t i);
 const char* clipdex_results_path(const clipdex_results* results, size_t i);
+/* The hit's text: its path (searches), caption (texts_for_image) or label (classify). */
+const char* clipdex_results_text(const clipdex_results* results, size_t i);
 void clipdex_results_free(clipdex_results* results);
 
 #ifdef __cplusplus

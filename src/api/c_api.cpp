@@ -2,7 +2,9 @@
 // turns exceptions into status codes and a per-thread message.
 #include "clipdex/clipdex_c.h"
 
+#include <atomic>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,8 +16,14 @@ struct clipdex_model {
 struct clipdex_library {
   clipdex::Library library;
 };
+// Search hits, captions or labels: one shape for all three.
 struct clipdex_results {
-  std::vector<clipdex::ImageHit> hits;
+  struct Item {
+    int64_t id = -1;
+    std::string text;
+    float score = 0;
+  };
+  std::vector<Item> items;
 };
 
 namespace {
@@ -62,6 +70,34 @@ std::vector<std::string> strings(const char* const* items, size_t n, const char*
   return out;
 }
 
+const char* or_empty(const char* s) { return s ? s : ""; }
+
+clipdex_results* image_results(std::vector<clipdex::ImageHit>&& hits) {
+  auto* r = new clipdex_results;
+  for (auto& h : hits) r->items.push_back({h.id, std::move(h.path), h.score});
+  return r;
+}
+
+clipdex::Query public_query(const clipdex_query& q) {
+  clipdex::Query out;
+  require(q.terms != nullptr || q.n_terms == 0, "clipdex_query: terms is NULL");
+  for (size_t i = 0; i < q.n_terms; ++i) {
+    const clipdex_term& t = q.terms[i];
+    out.terms.push_back({or_empty(t.text), or_empty(t.image_file), t.like_id, t.weight == 0 ? 1.0f : t.weight});
+  }
+  out.k = q.k ? q.k : 10;
+  out.offset = q.offset;
+  out.min_score = q.min_score == 0 ? -1.0f : q.min_score;
+  out.filters.folders = strings(q.folders, q.n_folders, "clipdex_query: a folder is NULL");
+  out.filters.path_globs = strings(q.path_globs, q.n_path_globs, "clipdex_query: a path glob is NULL");
+  out.filters.formats = strings(q.formats, q.n_formats, "clipdex_query: a format is NULL");
+  out.filters.since = or_empty(q.since);
+  out.filters.until = or_empty(q.until);
+  out.filters.min_width = q.min_width;
+  out.filters.min_height = q.min_height;
+  return out;
+}
+
 }  // namespace
 
 extern "C" {
@@ -73,6 +109,20 @@ clipdex_status clipdex_model_open(const char* path, const char* precision, clipd
     require(path && out, "clipdex_model_open: path and out must not be NULL");
     clipdex::ModelOptions o;
     if (precision) o.precision = precision;
+    *out = new clipdex_model{clipdex::Model::open(path, o)};
+  });
+}
+
+clipdex_status clipdex_model_open_with(const char* path, const clipdex_model_options* options, clipdex_model** out) {
+  return guarded([&] {
+    require(path && options && out, "clipdex_model_open_with: path, options and out must not be NULL");
+    clipdex::ModelOptions o;
+    o.vocab = or_empty(options->vocab);
+    o.text_model = or_empty(options->text_model);
+    o.arch = or_empty(options->arch);
+    if (options->precision) o.precision = options->precision;
+    o.threads = options->threads;
+    o.exact_decode = options->exact_decode != 0;
     *out = new clipdex_model{clipdex::Model::open(path, o)};
   });
 }
@@ -100,6 +150,31 @@ clipdex_status clipdex_embed_image_files(const clipdex_model* model, const char*
   });
 }
 
+clipdex_status clipdex_embed_encoded_images(const clipdex_model* model, const uint8_t* const* data, const size_t* sizes,
+                                            size_t n, int normalize, float* out) {
+  return guarded([&] {
+    require(model && out && ((data && sizes) || n == 0), "clipdex_embed_encoded_images: arguments must not be NULL");
+    std::vector<std::span<const uint8_t>> files;
+    for (size_t i = 0; i < n; ++i) {
+      require(data[i] != nullptr || sizes[i] == 0, "clipdex_embed_encoded_images: an image is NULL");
+      files.emplace_back(data[i], sizes[i]);
+    }
+    const auto v = model->model.embed_encoded_images(files, normalize != 0);
+    std::memcpy(out, v.data(), v.size() * sizeof(float));
+  });
+}
+
+clipdex_status clipdex_embed_rgb_images(const clipdex_model* model, const clipdex_rgb_image* images, size_t n,
+                                        int normalize, float* out) {
+  return guarded([&] {
+    require(model && out && (images || n == 0), "clipdex_embed_rgb_images: arguments must not be NULL");
+    std::vector<clipdex::RgbImage> rgb;
+    for (size_t i = 0; i < n; ++i) rgb.push_back({images[i].pixels, images[i].width, images[i].height, images[i].stride});
+    const auto v = model->model.embed_rgb_images(rgb, normalize != 0);
+    std::memcpy(out, v.data(), v.size() * sizeof(float));
+  });
+}
+
 clipdex_status clipdex_library_open(const char* db, int create, clipdex_library** out) {
   return guarded([&] {
     require(db && out, "clipdex_library_open: db and out must not be NULL");
@@ -122,16 +197,69 @@ clipdex_status clipdex_library_search(clipdex_library* library, const clipdex_mo
                                       clipdex_results** out) {
   return guarded([&] {
     require(library && model && text && out, "clipdex_library_search: arguments must not be NULL");
-    *out = new clipdex_results{library->library.search(model->model, text, k)};
+    *out = image_results(library->library.search(model->model, text, k));
   });
 }
 
-size_t clipdex_results_count(const clipdex_results* r) { return r ? r->hits.size() : 0; }
-int64_t clipdex_results_id(const clipdex_results* r, size_t i) { return r && i < r->hits.size() ? r->hits[i].id : -1; }
-float clipdex_results_score(const clipdex_results* r, size_t i) { return r && i < r->hits.size() ? r->hits[i].score : 0.0f; }
-const char* clipdex_results_path(const clipdex_results* r, size_t i) {
-  return r && i < r->hits.size() ? r->hits[i].path.c_str() : nullptr;
+clipdex_status clipdex_library_index_with(clipdex_library* library, const clipdex_model* model, const char* const* folders,
+                                          size_t n, const clipdex_index_options* options, clipdex_index_report* report) {
+  return guarded([&] {
+    require(library && model && options, "clipdex_library_index_with: library, model and options must not be NULL");
+    clipdex::IndexOptions o;
+    if (options->batch_size) o.batch_size = options->batch_size;
+    o.threads = options->threads;
+    o.retry_failed = options->retry_failed != 0;
+    o.all_files = options->all_files != 0;
+    o.wait = options->no_wait == 0;
+    std::atomic<bool> cancel{false};
+    o.cancel = &cancel;
+    if (options->on_progress)
+      o.on_progress = [&](int64_t done, int64_t total) {
+        if (options->on_progress(done, total, options->user) != 0) cancel = true;
+      };
+    const auto r = library->library.index(model->model, strings(folders, n, "clipdex_library_index_with: a folder is NULL"), o);
+    if (report) *report = {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed};
+  });
 }
+
+clipdex_status clipdex_library_query(clipdex_library* library, const clipdex_model* model, const clipdex_query* query,
+                                     clipdex_results** out) {
+  return guarded([&] {
+    require(library && model && query && out, "clipdex_library_query: arguments must not be NULL");
+    *out = image_results(library->library.search(model->model, public_query(*query)));
+  });
+}
+
+clipdex_status clipdex_library_texts_for_image(clipdex_library* library, const clipdex_model* model, const char* image_file,
+                                               size_t k, clipdex_results** out) {
+  return guarded([&] {
+    require(library && model && image_file && out, "clipdex_library_texts_for_image: arguments must not be NULL");
+    auto* r = new clipdex_results;
+    for (auto& h : library->library.texts_for_image(model->model, image_file, k)) r->items.push_back({h.id, std::move(h.text), h.score});
+    *out = r;
+  });
+}
+
+clipdex_status clipdex_classify(const clipdex_model* model, const char* image_file, const char* const* labels,
+                                size_t n_labels, const char* const* templates, size_t n_templates, size_t top,
+                                clipdex_results** out) {
+  return guarded([&] {
+    require(model && image_file && out, "clipdex_classify: arguments must not be NULL");
+    auto* r = new clipdex_results;
+    for (auto& p : clipdex::classify(model->model, image_file, strings(labels, n_labels, "clipdex_classify: a label is NULL"),
+                                     strings(templates, n_templates, "clipdex_classify: a template is NULL"), top))
+      r->items.push_back({-1, std::move(p.label), p.probability});
+    *out = r;
+  });
+}
+
+size_t clipdex_results_count(const clipdex_results* r) { return r ? r->items.size() : 0; }
+int64_t clipdex_results_id(const clipdex_results* r, size_t i) { return r && i < r->items.size() ? r->items[i].id : -1; }
+float clipdex_results_score(const clipdex_results* r, size_t i) { return r && i < r->items.size() ? r->items[i].score : 0.0f; }
+const char* clipdex_results_text(const clipdex_results* r, size_t i) {
+  return r && i < r->items.size() ? r->items[i].text.c_str() : nullptr;
+}
+const char* clipdex_results_path(const clipdex_results* r, size_t i) { return clipdex_results_text(r, i); }
 void clipdex_results_free(clipdex_results* r) { delete r; }
 
 }  // extern "C"
