@@ -11,8 +11,7 @@
 #include "cli/json_lines.h"
 #include "cli/model_options.h"
 #include "core/error.h"
-#include "image/decode.h"
-#include "image/preprocess.h"
+#include "pipeline/image_loader.h"
 
 namespace clipdex::cli {
 namespace {
@@ -31,6 +30,8 @@ void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool norm
   std::vector<float> pixels;
   std::vector<size_t> text_rows, image_rows;
   const auto& cfg = emb.model().preprocess_config();
+  std::vector<std::string> image_paths;
+  std::vector<size_t> image_lines;
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& p = batch[i];
     try {
@@ -41,14 +42,30 @@ void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool norm
       } else if (p.is_image) {
         if (!emb.model().has_image_tower())
           throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
-        const auto px = image::preprocess(image::decode_image_file(p.value, emb.decode_options()), cfg);
-        pixels.insert(pixels.end(), px.begin(), px.end());
-        image_rows.push_back(i);
+        image_paths.push_back(p.value);
+        image_lines.push_back(i);
       }
     } catch (const std::exception& e) {
       p.result = {{"error", e.what()}};
       ++failures;
     }
+  }
+  // Images decode on worker threads (as `index` and the library API do); rows keep line order.
+  std::vector<pipeline::LoadedImage> loaded(image_paths.size());
+  pipeline::LoaderOptions lo;
+  lo.batch_size = kBatchLines;
+  lo.decode = emb.decode_options();
+  pipeline::load_images(image_paths, cfg, lo, [&](std::vector<pipeline::LoadedImage>& done) {
+    for (auto& item : done) loaded[item.index] = std::move(item);
+  });
+  for (size_t j = 0; j < loaded.size(); ++j) {
+    if (!loaded[j].error.empty()) {
+      batch[image_lines[j]].result = {{"error", loaded[j].error}};
+      ++failures;
+      continue;
+    }
+    pixels.insert(pixels.end(), loaded[j].pixels.begin(), loaded[j].pixels.end());
+    image_rows.push_back(image_lines[j]);
   }
   auto put = [&](const std::vector<float>& v, const std::vector<size_t>& rows) {
     for (size_t r = 0; r < rows.size(); ++r)
