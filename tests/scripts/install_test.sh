@@ -19,7 +19,9 @@ cmake -S "$source/tests/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$pref
   -DEXAMPLE_SOURCE="$source/examples/search_photos.cpp" -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" > /dev/null
 cmake --build "$work/consumer" > /dev/null
 # The shared build must load the installed library, not one from the build tree.
-ldd "$work/consumer/search_photos_shared" | grep -q "$prefix/lib/libclipdex.so" || { ldd "$work/consumer/search_photos_shared"; exit 1; }
+# (ldd's output is read whole first: grep -q stopping early would fail the pipe under pipefail.)
+loaded=$(ldd "$work/consumer/search_photos_shared")
+grep -q "$prefix/lib/libclipdex.so" <<< "$loaded" || { echo "$loaded"; exit 1; }
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -std=c11 $flags "$source/tests/c_api_smoke.c" -o "$work/c_consumer" $(pkg-config --cflags --libs clipdex) -lm

@@ -27,7 +27,8 @@ with-model)
   [ "$nsearch" -ge 3 ] || fail "ran $nsearch searches"
   [ "$nresults" -eq $((nsearch * 3)) ] || fail "printed $nresults result lines for $nsearch searches of k=3"
   # The library it built is searchable afterwards, as the closing hint says.
-  "$bin" search --db "$tmp/clone/build/quickstart.db" "a dog" -k 1 | grep -q 'samples/' || fail "library not reusable"
+  found=$("$bin" search --db "$tmp/clone/build/quickstart.db" "a dog" -k 1)
+  grep -q 'samples/' <<< "$found" || fail "library not reusable"
   ;;
 offline)
   # Nothing listens on port 9 of loopback: the hub is unreachable, and no model is given.
