@@ -39,11 +39,14 @@ class ServerTest : public ::testing::Test {
     fs::create_directories(dir_ + "/images");
     for (const auto& f : kImages) fs::copy_file(test::shared_path("fixtures/images/" + f), dir_ + "/images/" + f);
     model_ = test::shared_path("fixtures/models/vit-tiny/hf");
-    ASSERT_EQ(test::run_cli("index " + dir_ + "/images --quiet --db " + dir_ + "/lib.db --model " + model_).exit_code, 0);
+    const std::string adapter_option = adapter().empty() ? "" : " --adapter " + adapter();
+    ASSERT_EQ(test::run_cli("index " + dir_ + "/images --quiet --db " + dir_ + "/lib.db --model " + model_ + adapter_option).exit_code, 0);
     std::ofstream(dir_ + "/captions.txt") << "a cat\na rocket launch\ncoffee in a cup\n";
     ASSERT_EQ(test::run_cli("index-texts " + dir_ + "/captions.txt --db " + dir_ + "/lib.db").exit_code, 0);
     lib_ = std::make_shared<pipeline::Library>(dir_ + "/lib.db");
-    embedder_ = pipeline::Embedder::open(model_);
+    model::LoadOptions load;
+    load.adapter = adapter();
+    embedder_ = pipeline::Embedder::open(model_, "", load);
     server::ServerOptions opt;
     opt.port = 0;
     opt.threads = 4;
@@ -81,6 +84,7 @@ class ServerTest : public ::testing::Test {
   }
 
   std::string path_of(const std::string& f) { return fs::weakly_canonical(dir_ + "/images/" + f).string(); }
+  virtual std::string adapter() const { return ""; }  // a LoRA adapter the server's model merges
 
   static inline int counter_ = 0;
   std::string dir_, model_;
@@ -420,4 +424,28 @@ TEST_F(ServerTest, WebPageShowsResultsInHeadlessChromium) {
   fs::create_directories(CLIPDEX_TEST_OUTPUT);
   ASSERT_EQ(std::system((browser + flags + "--screenshot=" + shot + " '" + url + "' > /dev/null 2>&1").c_str()), 0);
   EXPECT_GT(fs::file_size(shot), 10000u);
+}
+
+// A server started with a LoRA adapter says so: /stats names it and the page shows its badge.
+class AdaptedServerTest : public ServerTest {
+ protected:
+  std::string adapter() const override { return test::shared_path("fixtures/lora/vit-tiny-qv-r4"); }
+};
+
+TEST_F(AdaptedServerTest, StatsAndThePageNameTheAdapter) {
+  const auto st = get_json("/api/v1/stats");
+  EXPECT_EQ(st["adapter"], fs::absolute(adapter()).lexically_normal().string());
+  EXPECT_NE(st["model"].get<std::string>().find("+lora:"), std::string::npos);
+  EXPECT_EQ(get_json("/api/v1/search?q=a%20photo%20of%20a%20rocket&k=1")["results"].size(), 1u);  // the library's model
+  std::string browser;
+  for (const char* b : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
+    if (fs::exists(b)) browser = b;
+  ASSERT_FALSE(browser.empty()) << "headless Chromium is needed for this test (Debian package 'chromium')";
+  const std::string flags = " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir=" + dir_ +
+                            "/chrome --virtual-time-budget=5000 ";
+  const std::string dom_file = dir_ + "/dom.html";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/";
+  ASSERT_EQ(std::system((browser + flags + "--dump-dom '" + url + "' > " + dom_file + " 2>/dev/null").c_str()), 0);
+  const std::string dom = read_file(dom_file);
+  EXPECT_NE(dom.find(">adapter: vit-tiny-qv-r4<"), std::string::npos) << dom.substr(0, 2000);
 }

@@ -45,6 +45,7 @@ struct ModelOptions {
   std::string vocab;        // tokenizer file or folder; "" = found beside the model
   std::string text_model;   // a separate text tower (M-CLIP / XLM-R) for this model's images
   std::string arch;         // a built-in architecture overriding the model's config ("ViT-B-32")
+  std::string adapter;      // a PEFT LoRA adapter folder merged into the weights (docs/LORA.md)
   std::string precision = "auto";  // auto, fp32, bf16 or int8 (docs/PRECISION.md)
   bool exact_decode = false;  // decode every JPEG pixel (PIL parity) instead of a reduced-scale decode
   size_t threads = 0;  // compute threads this model's calls use; 0 = every core
@@ -68,6 +69,7 @@ class Model {
   std::string id() const;      // identifies the weights (libraries refuse vectors of another model)
   std::string precision() const;  // what the matrix products run in: fp32, bf16 or int8
   std::string kernels() const;    // which kernels run them on this CPU
+  std::string adapter() const;    // the LoRA adapter merged in (absolute path), "" for none
 
   // Row-major [n, dim()] embeddings, in input order; `normalize` scales rows to unit length
   // (the raw projected features otherwise, as `clipdex embed` prints them).

@@ -45,6 +45,7 @@ typedef struct {
   const char* vocab;       /* tokenizer file or folder */
   const char* text_model;  /* a separate (multilingual) text tower */
   const char* arch;        /* a built-in architecture overriding the model's config */
+  const char* adapter;     /* a PEFT LoRA adapter folder merged into the weights */
   const char* precision;   /* auto, fp32, bf16, int8 */
   size_t threads;          /* compute threads for this model's calls; 0 = every core */
   int exact_decode;        /* != 0: decode every JPEG pixel (PIL parity) */

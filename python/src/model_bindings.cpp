@@ -96,11 +96,12 @@ void bind_model(nb::module_& m) {
           "__init__",
           [](clipdex::Model* self, const std::filesystem::path& path, std::optional<std::filesystem::path> vocab,
              const std::string& precision, size_t threads, std::optional<std::filesystem::path> text_model,
-             std::optional<std::string> arch, bool exact_decode) {
+             std::optional<std::string> arch, bool exact_decode, std::optional<std::filesystem::path> adapter) {
             ModelOptions o;
             if (vocab) o.vocab = vocab->string();
             if (text_model) o.text_model = text_model->string();
             if (arch) o.arch = *arch;
+            if (adapter) o.adapter = adapter->string();
             o.precision = precision;
             o.threads = threads;
             o.exact_decode = exact_decode;
@@ -108,15 +109,17 @@ void bind_model(nb::module_& m) {
             new (self) clipdex::Model(clipdex::Model::open(path.string(), o));
           },
           "path"_a, "vocab"_a = nb::none(), "precision"_a = "auto", "threads"_a = 0, "text_model"_a = nb::none(),
-          "arch"_a = nb::none(), "exact_decode"_a = false,
+          "arch"_a = nb::none(), "exact_decode"_a = false, "adapter"_a = nb::none(),
           "Opens a model. precision: auto, fp32, bf16 or int8; threads: compute threads (0 = every core); "
-          "text_model: a separate (multilingual) text tower; exact_decode: decode JPEGs at full size (PIL parity).")
+          "text_model: a separate (multilingual) text tower; exact_decode: decode JPEGs at full size (PIL parity); "
+          "adapter: a PEFT LoRA adapter folder merged into the weights.")
       .def_prop_ro("dim", &clipdex::Model::dim, "Embedding width.")
       .def_prop_ro("image_size", &clipdex::Model::image_size, "The square input the image tower sees.")
       .def_prop_ro("id", &clipdex::Model::id, "Identifies the weights; a library holds one model's vectors.")
       .def_prop_ro("precision", &clipdex::Model::precision, "What the matrix products run in: fp32, bf16 or int8.")
       .def_prop_ro("kernels", &clipdex::Model::kernels, "Which kernels run them on this CPU.")
       .def_prop_ro("path", &clipdex::Model::path)
+      .def_prop_ro("adapter", &clipdex::Model::adapter, "The LoRA adapter merged in (absolute path), '' for none.")
       .def(
           "embed_texts",
           [](const clipdex::Model& model, const std::vector<std::string>& texts, bool normalize) {

@@ -234,3 +234,21 @@ def test_docs_example_runs(cli, photos, tmp_path):
     jpeg = subprocess.run([sys.executable, REPO / "examples/search_photos.py", MODEL, photos, db, "a photo", "--format", "jpeg"],
                           capture_output=True, text=True, env=env)
     assert [line.split("\t")[1] for line in jpeg.stdout.splitlines()] == [str(photos / "rocket.jpg")]
+
+
+def test_adapter_is_merged_as_the_cli_merges_it(cli):
+    """Model(adapter=...) gives `clipdex embed --adapter`'s numbers (the C++ tests check those
+    against peft's)."""
+    from conftest import SHARED
+
+    adapter = SHARED / "fixtures/lora/vit-tiny-qv-r4"
+    adapted = clipdex.Model(MODEL, precision="fp32", adapter=adapter)
+    assert adapted.adapter == str(adapter.resolve())
+    texts = ["a photo of an astronaut", "a tabby cat"]
+    out = cli("embed", "--precision", "fp32", "--model", MODEL, "--adapter", adapter,
+              stdin="".join(json.dumps({"text": t}) + "\n" for t in texts))
+    want = np.array([json.loads(row)["embedding"] for row in out.splitlines()], dtype=np.float32)
+    np.testing.assert_allclose(adapted.embed_texts(texts), want, atol=1e-6)
+    assert not np.allclose(clipdex.Model(MODEL, precision="fp32").embed_texts(texts), want, atol=1e-3)
+    with pytest.raises(clipdex.InputError, match="adapter"):
+        clipdex.Model(MODEL, adapter=SHARED / "fixtures/lora/missing")

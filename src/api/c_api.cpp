@@ -120,6 +120,7 @@ clipdex_status clipdex_model_open_with(const char* path, const clipdex_model_opt
     o.vocab = or_empty(options->vocab);
     o.text_model = or_empty(options->text_model);
     o.arch = or_empty(options->arch);
+    o.adapter = or_empty(options->adapter);
     if (options->precision) o.precision = options->precision;
     o.threads = options->threads;
     o.exact_decode = options->exact_decode != 0;

@@ -47,7 +47,7 @@ ImageHit public_hit(search::ImageHit&& h) {
 void bind_model(pipeline::Library& lib, const Model& model) {
   lib.check_model(model.id(), /*bind_if_empty=*/true);
   const auto& o = model.options();
-  lib.remember_model({model.path(), o.vocab, o.arch, o.text_model}, model.precision() == "int8");
+  lib.remember_model({model.path(), o.vocab, o.arch, o.text_model, o.adapter}, model.precision() == "int8");
 }
 
 }  // namespace
@@ -153,6 +153,7 @@ Model Library::model(const ModelOptions& options) const {
   if (o.vocab.empty()) o.vocab = stored.vocab;
   if (o.arch.empty()) o.arch = stored.arch;
   if (o.text_model.empty()) o.text_model = stored.text_model;
+  if (o.adapter.empty()) o.adapter = stored.adapter;
   // fp32 and bf16 vectors are interchangeable; int8 ones only match int8 queries.
   if ((o.precision.empty() || o.precision == "auto") && impl_->setting("precision") == "int8") o.precision = "int8";
   return Model::open(stored.model, o);

@@ -42,6 +42,7 @@ Model Model::open(const std::string& path, const ModelOptions& options) {
   const auto precision = kernels::parse_precision(options.precision.empty() ? "auto" : options.precision);
   if (!precision) throw_input("precision must be auto, fp32, bf16 or int8, not '{}'", options.precision);
   load.precision = *precision;
+  load.adapter = options.adapter;
   auto e = pipeline::Embedder::open(path, options.vocab, load, options.text_model);
   e->set_exact_decode(options.exact_decode);
   return Model(std::move(e), path, options);
@@ -52,6 +53,7 @@ int Model::image_size() const { return impl_->model().preprocess_config().size; 
 std::string Model::id() const { return impl_->model_id(); }
 std::string Model::precision() const { return impl_->model().info().precision; }
 std::string Model::kernels() const { return impl_->model().info().kernels; }
+std::string Model::adapter() const { return impl_->model().info().adapter; }
 
 std::vector<float> Model::embed_texts(const std::vector<std::string>& texts, bool normalize) const {
   const ThreadPool::Limit limit(options_.threads);

@@ -18,7 +18,7 @@ namespace {
 
 void add_info(CLI::App* group) {
   struct Options {
-    std::string path, arch, precision;
+    std::string path, arch, precision, adapter;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -26,10 +26,12 @@ void add_info(CLI::App* group) {
   cmd->add_option("path", o->path, "Model folder or .safetensors file")->required();
   cmd->add_option("--arch", o->arch, "Built-in architecture instead of the model's config");
   cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->add_option("--adapter", o->adapter, "A LoRA adapter folder merged into the model (docs/LORA.md)");
   add_precision_option(cmd, o->precision);
   cmd->callback([o] {
     model::LoadOptions opt;
     opt.architecture = o->arch;
+    opt.adapter = o->adapter;
     opt.precision = precision_from(o->precision);
     const auto m = model::Model::load(o->path, opt);
     std::string vocab;
@@ -61,6 +63,7 @@ void add_info(CLI::App* group) {
         {"cpu", kernels::cpu_features().model + " (" + kernels::cpu_features().summary() + ")"},
         {"vocab", vocab.empty() ? "none found (see: clipdex model fetch --help)" : vocab},
     };
+    if (!i.adapter.empty()) j["adapter"] = i.adapter + " (" + i.adapter_summary + ")";
     if (o->json) {
       std::cout << j.dump(2) << '\n';
       return;

@@ -82,6 +82,7 @@ void register_serve(CLI::App& app) {
     const int port = srv.bind();
     std::cout << "clipdex: serving " << o->db << " on http://" << o->server.host << ":" << port << "/" << std::endl;
     std::cout << "clipdex: kernels " << emb->model().info().kernels << std::endl;
+    if (!emb->model().info().adapter.empty()) std::cout << "clipdex: LoRA adapter " << emb->model().info().adapter << std::endl;
     if (!srv.writes_enabled())
       std::cerr << "clipdex: warning: " << o->server.host << " is not a loopback address and no --token is set: "
                 << "anyone who can reach it can search and see your photos; indexing and deleting are disabled\n";

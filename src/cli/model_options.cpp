@@ -39,6 +39,9 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
   cmd->add_option("--text-model", text_model,
                   "A separate text tower for --model's images, e.g. M-CLIP for queries in any language (its tokenizer "
                   "comes from its folder; widths must agree)");
+  cmd->add_option("--adapter", adapter,
+                  "A LoRA adapter folder (PEFT: adapter_config.json + adapter_model.safetensors, e.g. from clipdex "
+                  "finetune) merged into the model's weights at load (docs/LORA.md)");
   add_precision_option(cmd, precision);
   cmd->add_flag("--exact-decode", exact_decode,
                 "Decode every JPEG pixel (bit parity with PIL) instead of decoding large photos at 1/2-1/8 scale "
@@ -49,6 +52,7 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open() const {
   model::LoadOptions opt;
   opt.architecture = arch;
   opt.precision = precision_from(precision);
+  opt.adapter = adapter;
   auto emb = pipeline::Embedder::open(model, vocab, opt, text_model);
   emb->set_exact_decode(exact_decode);
   return emb;
@@ -60,6 +64,7 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
   if (vocab.empty()) vocab = stored.vocab;
   if (arch.empty()) arch = stored.arch;
   if (text_model.empty()) text_model = stored.text_model;
+  if (adapter.empty()) adapter = stored.adapter;
   // Only int8 is remembered: fp32 and bf16 vectors are interchangeable, int8 ones are not.
   const bool precision_given = !precision.empty();
   if (!precision_given && lib.setting("precision") == "int8") precision = "int8";
@@ -71,7 +76,7 @@ std::shared_ptr<pipeline::Embedder> ModelOptions::open_for(pipeline::Library& li
   auto emb = open();
   lib.check_model(emb->model_id(), remember);
   if (remember)
-    lib.remember_model({model, vocab, arch, text_model},
+    lib.remember_model({model, vocab, arch, text_model, adapter},
                        precision_given ? std::optional<bool>(precision == "int8") : std::nullopt);
   return emb;
 }

@@ -15,6 +15,7 @@ struct ModelOptions {
   std::string vocab;
   std::string arch;
   std::string text_model;  // a separate text tower (M-CLIP) for the model's images
+  std::string adapter;     // a PEFT LoRA adapter folder merged into the model
   std::string precision;   // auto | fp32 | bf16 | int8 ("" = the library's, else auto)
   bool exact_decode = false;
 

@@ -104,8 +104,9 @@ Checkpoint Checkpoint::recorder() {
   return c;
 }
 
-Checkpoint::Source Checkpoint::resolve(const std::string& canonical) const {
-  if (layout_ == Layout::OpenClip) return {{prefix_ + canonical}, false};
+// The Hugging Face tensors a canonical tensor is made of (whatever the file's own layout: LoRA
+// adapters name modules the Hugging Face way for both).
+Checkpoint::Source Checkpoint::hf_source(const std::string& canonical) {
   for (const auto& rule : hf_rules()) {
     if (!std::regex_match(canonical, rule.pattern)) continue;
     std::string name = hf_block_suffix(std::regex_replace(canonical, rule.pattern, rule.replacement));
@@ -119,6 +120,37 @@ Checkpoint::Source Checkpoint::resolve(const std::string& canonical) const {
     return {{name}, transpose};
   }
   return {{canonical}, false};  // no HF equivalent (e.g. ResNet tensors): reported as missing
+}
+
+Checkpoint::Source Checkpoint::resolve(const std::string& canonical) const {
+  if (layout_ == Layout::OpenClip) return {{prefix_ + canonical}, false};
+  return hf_source(canonical);
+}
+
+void Checkpoint::merge_adapter(const std::string& canonical, std::vector<float>& data,
+                               const std::vector<int64_t>& shape) const {
+  const Source s = hf_source(canonical);
+  const std::string suffix = ".weight";
+  for (size_t part = 0; part < s.parts.size(); ++part) {
+    const std::string& name = s.parts[part];
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const LoraWeights* w = adapter_->find(name.substr(0, name.size() - suffix.size()));
+    if (!w) continue;
+    // Canonical is [rows of part 0; part 1; ...] each [out, in], or [in, out] when transposed.
+    const int64_t rows = s.transpose ? shape[1] : shape[0] / static_cast<int64_t>(s.parts.size());
+    const int64_t cols = s.transpose ? shape[0] : shape[1];
+    if (shape.size() != 2 || w->out != rows || w->in != cols)
+      throw_input("adapter {}: module {} is [{} x {}], the model's weight is [{} x {}]", adapter_->dir(),
+                  name.substr(0, name.size() - suffix.size()), w->out, w->in, rows, cols);
+    const auto delta = w->delta();
+    float* base = data.data() + static_cast<size_t>(part) * static_cast<size_t>(rows * cols);
+    for (int64_t o = 0; o < rows; ++o)
+      for (int64_t i = 0; i < cols; ++i) {
+        const float d = delta[static_cast<size_t>(o * cols + i)];
+        if (s.transpose) base[i * rows + o] += d;
+        else base[o * cols + i] += d;
+      }
+  }
 }
 
 bool Checkpoint::has(const std::string& canonical) const {
@@ -165,6 +197,7 @@ kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector
       for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = data[r * cols + c];
     data.swap(t);
   }
+  if (adapter_) merge_adapter(canonical, data, expected);
   return kernels::Tensor(expected, std::move(data));
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/tensor_file.h"
 #include "kernels/tensor.h"
+#include "model/lora_adapter.h"
 
 namespace clipdex::model {
 
@@ -45,9 +46,15 @@ class Checkpoint {
   // Storage dtype of most weights ("F32", "F16", "BF16").
   std::string dominant_dtype() const;
 
+  // Merges a LoRA adapter into every weight take() hands out from now on (lora_adapter.h).
+  void set_adapter(std::shared_ptr<const LoraAdapter> adapter) { adapter_ = std::move(adapter); }
+
  private:
   struct Source;  // how one canonical tensor is assembled from file tensors
   Source resolve(const std::string& canonical) const;
+  static Source hf_source(const std::string& canonical);
+  // Adds the adapter's s * B @ A to a canonical tensor (in canonical orientation).
+  void merge_adapter(const std::string& canonical, std::vector<float>& data, const std::vector<int64_t>& shape) const;
 
   std::string path_;
   TensorFile st_;
@@ -56,6 +63,7 @@ class Checkpoint {
   std::set<std::string> taken_;
   bool recording_ = false;
   std::vector<std::pair<std::string, std::vector<int64_t>>> recorded_;
+  std::shared_ptr<const LoraAdapter> adapter_;
 };
 
 }  // namespace clipdex::model

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -134,6 +135,11 @@ Model::~Model() = default;
 std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
   const Files files = locate(path);
   Checkpoint ck = Checkpoint::open(files.weights);
+  std::shared_ptr<const LoraAdapter> adapter;
+  if (!options.adapter.empty()) {
+    adapter = LoraAdapter::open(options.adapter);
+    ck.set_adapter(adapter);
+  }
   std::unique_ptr<Model> m(new Model());
   m->config_ = load_config(files, ck, options, m->info_.config_source);
   if (m->config_.text_kind == TextKind::Xlmr) complete_xlmr_config(ck, fs::path(files.weights).parent_path(), m->config_);
@@ -149,8 +155,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   else
     m->logit_scale_ = 100.0f;  // text-only towers carry none; CLIP's trained scale
   ck.check_all_taken();
+  if (adapter) adapter->check_all_used();
 
   auto& info = m->info_;
+  if (adapter) {
+    info.adapter = fs::absolute(options.adapter).lexically_normal().string();
+    info.adapter_hash = adapter->hash();
+    const auto& c = adapter->config();
+    info.adapter_summary = fmt::format("r {}, lora_alpha {}{}, {} modules: {}", c.r, c.alpha, c.rslora ? " (rsLoRA)" : "",
+                                       adapter->modules().size(), fmt::join(c.target_modules, ", "));
+  }
   info.path = files.weights;
   info.container = ck.file().container();
   info.layout = layout_name(ck.layout());
@@ -189,7 +203,8 @@ std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t co
 
 std::string Model::model_id() const {
   const bool int8 = backend_->precision() == kernels::Precision::Int8;
-  return config_.signature() + "/" + info_.weights_hash + (int8 ? "+int8" : "");
+  const std::string lora = info_.adapter_hash.empty() ? "" : "+lora:" + info_.adapter_hash;
+  return config_.signature() + "/" + info_.weights_hash + lora + (int8 ? "+int8" : "");
 }
 
 std::string find_vocab_beside(const std::string& model_path) {

@@ -19,6 +19,7 @@ struct LoadOptions {
   std::string architecture;  // a built-in name overrides any config file (e.g. "ViT-B-32")
   kernels::Precision precision = kernels::Precision::Auto;
   bool portable_kernels = false;  // fp32 on OpenBLAS only (the fallback path), for comparisons
+  std::string adapter = {};       // a PEFT LoRA adapter folder merged into the weights at load
 };
 
 struct ModelInfo {
@@ -31,6 +32,9 @@ struct ModelInfo {
   std::string weights_hash;  // XXH3-64 of the weights file, hex
   std::string precision;     // what the matrix products run in: fp32, bf16 or int8
   std::string kernels;       // which kernels run them (library, implementation, ISA)
+  std::string adapter;       // the LoRA adapter folder merged in ("" for none)
+  std::string adapter_hash;  // of its files
+  std::string adapter_summary;  // "r 4, lora_alpha 8, 8 modules: q_proj, v_proj"
 };
 
 class ImageTower;
@@ -59,7 +63,8 @@ class Model {
   const ModelInfo& info() const { return info_; }
   // Identifies architecture + weights; stored by indexes to refuse vectors from another model.
   // fp32 and bf16 embeddings are interchangeable (cos >= 0.999, tests/test_precision.cpp);
-  // int8 ones are not, so the id of an int8 run ends in "+int8".
+  // int8 ones are not, so the id of an int8 run ends in "+int8". A LoRA adapter adds
+  // "+lora:<hash of its files>": a changed adapter is another model.
   std::string model_id() const;
 
  private:

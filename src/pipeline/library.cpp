@@ -58,13 +58,14 @@ void Library::remember_model(const ModelSource& src, std::optional<bool> int8) {
   std::map<std::string, std::string> values = {{"model", absolute(src.model)},
                                                {"vocab", absolute(src.vocab)},
                                                {"arch", src.arch},
-                                               {"text_model", absolute(src.text_model)}};
+                                               {"text_model", absolute(src.text_model)},
+                                               {"adapter", absolute(src.adapter)}};
   if (int8) values["precision"] = *int8 ? "int8" : "";
   catalog_.set_meta_all(values);
 }
 
 Library::ModelSource Library::remembered_model() const {
-  return {setting("model"), setting("vocab"), setting("arch"), setting("text_model")};
+  return {setting("model"), setting("vocab"), setting("arch"), setting("text_model"), setting("adapter")};
 }
 
 bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {

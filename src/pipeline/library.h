@@ -48,7 +48,7 @@ class Library {
   // Records how to open the model of its vectors (absolute paths), so later commands and
   // programs need only the database; `int8` marks vectors that only int8 queries match.
   struct ModelSource {
-    std::string model, vocab, arch, text_model;
+    std::string model, vocab, arch, text_model, adapter;
   };
   void remember_model(const ModelSource& source, std::optional<bool> int8);
   ModelSource remembered_model() const;

@@ -450,6 +450,7 @@ ApiResponse Api::stats(const ApiRequest&) {
                         {"model", searcher_.embedder().model_id()},
                         {"precision", searcher_.embedder().model().info().precision},
                         {"kernels", searcher_.embedder().model().info().kernels},
+                        {"adapter", searcher_.embedder().model().info().adapter},
                         {"index_type", lib_->setting("index_type", "flat")}, {"index_size", index_size},
                         {"cache", {{"entries", c.size()}, {"hits", c.hits()}, {"misses", c.misses()},
                                    {"hit_rate", lookups > 0 ? c.hits() / lookups : 0.0}}}});
