@@ -28,20 +28,7 @@ namespace {
 
 const std::string kAdapter = "fixtures/lora/vit-tiny-qv-r4";
 
-double rel_error(const float* a, const float* g, int64_t d) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < d; ++i) {
-    num += (double(a[i]) - g[i]) * (double(a[i]) - g[i]);
-    den += double(g[i]) * g[i];
-  }
-  return std::sqrt(num / den);
-}
-
-void expect_rows_close(const std::vector<float>& mine, const std::vector<float>& golden, int64_t d, double tol,
-                       const std::string& what) {
-  ASSERT_EQ(mine.size(), golden.size()) << what;
-  for (size_t r = 0; r < golden.size() / d; ++r) EXPECT_LE(rel_error(&mine[r * d], &golden[r * d], d), tol) << what << " row " << r;
-}
+using test::expect_rows_close;
 
 struct Golden {
   SafeTensors st = SafeTensors::open(test::shared_path(kAdapter + "/golden.safetensors"));
@@ -70,7 +57,7 @@ TEST(Lora, MergedWeightIsWPlusScaledBA) {
   const auto want = Golden().f("merged.text_model.encoder.layers.0.self_attn.v_proj.weight");
   ASSERT_EQ(want.size(), 64u * 64u);
   // v is the third block of rows of the fused projection.
-  EXPECT_LE(rel_error(in_proj.data() + 128 * 64, want.data(), 64 * 64), 1e-6);
+  EXPECT_LE(test::row_rel_error(in_proj.data() + 128 * 64, want.data(), 64 * 64), 1e-6);
 }
 
 TEST(Lora, AdaptedEmbeddingsMatchPeftInBothLayouts) {

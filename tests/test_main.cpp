@@ -1,5 +1,6 @@
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -58,6 +59,25 @@ void write_fixture_caption_set(const std::string& path) {
   for (size_t i = 0; i < files.size(); ++i)
     for (const auto& c : {captions[i].first, captions[i].second})
       out << nlohmann::json{{"image", files[i]}, {"caption", c}}.dump() << "\n";
+}
+
+double row_rel_error(const float* a, const float* g, int64_t d) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < d; ++i) {
+    num += (double(a[i]) - g[i]) * (double(a[i]) - g[i]);
+    den += double(g[i]) * g[i];
+  }
+  return std::sqrt(num / den);
+}
+
+void expect_rows_close(const std::vector<float>& mine, const std::vector<float>& golden, int64_t d, double tol,
+                       const std::string& what) {
+  ASSERT_EQ(mine.size(), golden.size()) << what;
+  for (size_t r = 0; r < golden.size() / static_cast<size_t>(d); ++r) {
+    const double e = row_rel_error(&mine[r * d], &golden[r * d], d);
+    EXPECT_LE(e, tol) << what << " row " << r;
+    std::cout << "[ parity ] " << what << " row " << r << ": relative error " << e << "\n";
+  }
 }
 
 std::string scratch_dir(const std::string& name) {

@@ -23,24 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double row_rel_error(const float* a, const float* g, int64_t d) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < d; ++i) {
-    num += (double(a[i]) - g[i]) * (double(a[i]) - g[i]);
-    den += double(g[i]) * g[i];
-  }
-  return std::sqrt(num / den);
-}
-
-void expect_rows_close(const std::vector<float>& mine, const std::vector<float>& golden, int64_t d, double tol,
-                       const std::string& what) {
-  ASSERT_EQ(mine.size(), golden.size()) << what;
-  for (size_t r = 0; r < golden.size() / d; ++r) {
-    const double e = row_rel_error(&mine[r * d], &golden[r * d], d);
-    EXPECT_LE(e, tol) << what << " row " << r;
-    std::cout << "[ parity ] " << what << " row " << r << ": relative error " << e << "\n";
-  }
-}
+using test::expect_rows_close;
 
 struct Golden {
   SafeTensors st;

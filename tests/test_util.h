@@ -1,5 +1,6 @@
 #pragma once
 // Shared helpers for the tests: where the reference fixtures are, scratch folders, running the CLI.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,13 @@ std::vector<std::vector<float>> embed_with_cli(const std::string& model, const s
                                                const std::string& precision = "fp32", const std::string& extra = "");
 // Writes that set as eval JSONL ({"image", "caption"} per line) to PATH.
 void write_fixture_caption_set(const std::string& path);
+
+// ||a - g|| / ||g|| over d values (the parity measure of docs/PARITY.md).
+double row_rel_error(const float* a, const float* g, int64_t d);
+// Each row of `mine` within `tol` of the matching row of `golden` (rows of d values); prints the
+// errors, labelled `what`.
+void expect_rows_close(const std::vector<float>& mine, const std::vector<float>& golden, int64_t d, double tol,
+                       const std::string& what);
 
 // A fresh empty folder under the build tree, removed at exit.
 std::string scratch_dir(const std::string& name);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,9 +74,9 @@ std::vector<std::string> strings(const char* const* items, size_t n, const char*
 const char* or_empty(const char* s) { return s ? s : ""; }
 
 clipdex_results* image_results(std::vector<clipdex::ImageHit>&& hits) {
-  auto* r = new clipdex_results;
+  auto r = std::make_unique<clipdex_results>();
   for (auto& h : hits) r->items.push_back({h.id, std::move(h.path), h.score});
-  return r;
+  return r.release();
 }
 
 clipdex::Query public_query(const clipdex_query& q) {
@@ -235,9 +236,9 @@ clipdex_status clipdex_library_texts_for_image(clipdex_library* library, const c
                                                size_t k, clipdex_results** out) {
   return guarded([&] {
     require(library && model && image_file && out, "clipdex_library_texts_for_image: arguments must not be NULL");
-    auto* r = new clipdex_results;
+    auto r = std::make_unique<clipdex_results>();  // freed if the search throws
     for (auto& h : library->library.texts_for_image(model->model, image_file, k)) r->items.push_back({h.id, std::move(h.text), h.score});
-    *out = r;
+    *out = r.release();
   });
 }
 
@@ -246,11 +247,11 @@ clipdex_status clipdex_classify(const clipdex_model* model, const char* image_fi
                                 clipdex_results** out) {
   return guarded([&] {
     require(model && image_file && out, "clipdex_classify: arguments must not be NULL");
-    auto* r = new clipdex_results;
+    auto r = std::make_unique<clipdex_results>();  // freed if classify throws
     for (auto& p : clipdex::classify(model->model, image_file, strings(labels, n_labels, "clipdex_classify: a label is NULL"),
                                      strings(templates, n_templates, "clipdex_classify: a template is NULL"), top))
       r->items.push_back({-1, std::move(p.label), p.probability});
-    *out = r;
+    *out = r.release();
   });
 }
 

@@ -55,7 +55,7 @@ void watch(pipeline::Library& lib, const pipeline::Embedder& emb, const std::vec
 void add_index(CLI::App& app) {
   struct Options {
     std::vector<std::string> dirs;
-    std::string db, index_type;
+    std::string db, index_type, shard;
     ModelOptions model;
     pipeline::IndexOptions index;
     bool quiet = false, no_exif = false, no_wait = false, watch = false;
@@ -76,6 +76,10 @@ void add_index(CLI::App& app) {
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
+  cmd->add_option("--shard", o->shard,
+                  "Index only part I of N of the files (I/N, 0-based; by a hash of each path below its folder, the same "
+                  "on every machine), or 'auto' to take I and N from a Slurm job array or a Kubernetes Indexed Job "
+                  "(docs/SCALE.md); `clipdex merge` joins the parts");
   cmd->add_flag("--watch", o->watch,
                 "Keep indexing: after the first pass, watch the folders and index again as files appear, change or go");
   cmd->add_option("--debounce", o->debounce, "With --watch: seconds without further changes before a pass")
@@ -89,6 +93,7 @@ void add_index(CLI::App& app) {
   cmd->callback([o, exclude, hidden, links] {
     // Any rule option replaces the library's stored rules; none keeps them.
     if (exclude->count() + hidden->count() + links->count() > 0) o->index.rules = o->rules;
+    if (!o->shard.empty()) o->index.shard = pipeline::parse_shard(o->shard);
     pipeline::Library lib(o->db);
     std::shared_ptr<pipeline::Embedder> emb;
     {

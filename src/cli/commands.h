@@ -14,5 +14,6 @@ void register_duplicates(CLI::App& app);
 void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_merge(CLI::App& app);
 
 }  // namespace clipdex::cli

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   clipdex::cli::register_classify(app);
   clipdex::cli::register_eval(app);
   clipdex::cli::register_serve(app);
+  clipdex::cli::register_merge(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -244,7 +244,11 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   // Rules given now are stored with the library; a rerun without any applies the stored ones.
   ScanRules rules = options.rules ? *options.rules : ScanRules::from_json(lib.setting("scan_rules"));
   if (options.rules) lib.set_setting("scan_rules", rules.to_json());
-  const auto found = scan(canon_roots, options.all_files, rules);
+  auto found = scan(canon_roots, options.all_files, rules);
+  const auto in_this_shard = [&](const std::string& path) {
+    return !options.shard || shard_of(path, root_of(path, canon_roots), options.shard->count) == options.shard->index;
+  };
+  if (options.shard) std::erase_if(found, [&](const Candidate& c) { return !in_this_shard(c.path); });
   report.scanned = static_cast<int64_t>(found.size());
   lib.sync();  // load (or rebuild) before this run's changes land in the catalog
   record_roots(lib, canon_roots);
@@ -265,7 +269,7 @@ IndexReport index_folders(Library& lib, const Embedder& embedder, const std::vec
   }
   std::vector<std::string> gone;
   for (const auto& [path, rec] : known)
-    if (!seen.count(path) && under_any(path, canon_roots)) gone.push_back(path);
+    if (!seen.count(path) && under_any(path, canon_roots) && in_this_shard(path)) gone.push_back(path);
 
   BatchCommitter committer(lib, embedder, report);
   if (!gone.empty()) committer.remove(gone);

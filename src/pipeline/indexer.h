@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "pipeline/library.h"
 #include "pipeline/scan_rules.h"
+#include "pipeline/shard.h"
 
 namespace clipdex::pipeline {
 
@@ -33,6 +34,8 @@ struct IndexOptions {
   std::function<void(int64_t done, int64_t total)> on_progress;
   // When set, the run stops after the batch under way (saved, consistent) and throws Cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // Only the files of this shard (shard.h); files of other shards are neither added nor removed.
+  std::optional<Shard> shard = {};
 };
 
 
