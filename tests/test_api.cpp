@@ -336,3 +336,46 @@ TEST(Api, CApiGivesTheCppApisNumbersAndStatusCodes) {
   clipdex_model_free(nullptr);
   clipdex_results_free(nullptr);
 }
+
+// Parts indexed through the API (IndexOptions::shard) and merged (Library::merge, and the C API's
+// clipdex_library_merge) hold what one index() of everything holds.
+TEST(Api, ShardsAndMerge) {
+  const std::string dir = clipdex::test::scratch_dir("api_shards");
+  fs::create_directories(dir + "/photos");
+  for (const auto& f : clipdex::test::fixture_image_files())
+    fs::copy_file(clipdex::test::shared_path("fixtures/images/" + f), dir + "/photos/" + f);
+  const auto model = fixture_model();
+  auto whole = clipdex::Library::open(dir + "/whole.db", clipdex::Library::Create);
+  whole.index(model, {dir + "/photos"});
+  int64_t parts_total = 0;
+  for (int i = 0; i < 2; ++i) {
+    auto part = clipdex::Library::open(dir + "/part" + std::to_string(i) + ".db", clipdex::Library::Create);
+    clipdex::IndexOptions o;
+    o.shard = std::to_string(i) + "/2";
+    parts_total += part.index(model, {dir + "/photos"}, o).embedded;
+  }
+  EXPECT_EQ(parts_total, whole.images());
+  auto merged = clipdex::Library::open(dir + "/merged.db", clipdex::Library::Create);
+  const auto r = merged.merge({dir + "/part0.db", dir + "/part1.db"});
+  EXPECT_EQ(r.files_added, whole.images());
+  EXPECT_EQ(r.images_added, whole.images());
+  const auto a = whole.search(model, "a photo of a rocket", 8), b = merged.search(model, "a photo of a rocket", 8);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].path, b[i].path);
+    EXPECT_NEAR(a[i].score, b[i].score, 1e-6);
+  }
+  clipdex::IndexOptions bad;
+  bad.shard = "2/2";
+  EXPECT_THROW(merged.index(model, {dir + "/photos"}, bad), clipdex::InputError);
+
+  clipdex_library* lib = nullptr;
+  ASSERT_EQ(clipdex_library_open((dir + "/merged.db").c_str(), 0, &lib), CLIPDEX_OK);
+  const std::string part0 = dir + "/part0.db", missing = dir + "/missing.db";
+  const char* dbs[] = {part0.c_str(), missing.c_str()};
+  int64_t added = -1;
+  ASSERT_EQ(clipdex_library_merge(lib, dbs, 1, &added), CLIPDEX_OK) << clipdex_last_error();
+  EXPECT_EQ(added, 0);  // merged before: nothing changes
+  EXPECT_EQ(clipdex_library_merge(lib, dbs, 2, &added), CLIPDEX_INPUT_ERROR);
+  clipdex_library_free(lib);
+}

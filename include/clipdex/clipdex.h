@@ -100,6 +100,13 @@ struct IndexOptions {
   std::function<void(int64_t done, int64_t total)> on_progress;
   // Set to stop after the batch under way; index() then throws Cancelled. Committed batches stay.
   const std::atomic<bool>* cancel = nullptr;
+  // "I/N": only the I-th of N deterministic parts of the files (docs/SCALE.md); "auto" takes I
+  // and N from a Slurm job array or a Kubernetes Indexed Job; "" = every file.
+  std::string shard = {};
+};
+
+struct MergeReport {
+  int64_t files_added = 0, files_updated = 0, files_unchanged = 0, images_added = 0, texts_added = 0;
 };
 
 struct IndexReport {
@@ -166,6 +173,9 @@ class Library {
   // model to index a library is bound to it (and remembered, so `clipdex search --db` needs no
   // --model); another model's vectors are refused.
   IndexReport index(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options = {});
+  // Pours libraries indexed apart (the parts of IndexOptions::shard) into this one; the same
+  // model's vectors only. Idempotent: merging again changes nothing.
+  MergeReport merge(const std::vector<std::string>& dbs);
   // Stores captions for image -> text search.
   void add_texts(const Model& model, const std::vector<std::string>& texts);
 

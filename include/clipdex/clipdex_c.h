@@ -89,12 +89,17 @@ typedef struct {
   int no_wait; /* != 0: CLIPDEX_BUSY instead of waiting for another writer */
   int (*on_progress)(int64_t done, int64_t total, void* user);
   void* user;
+  const char* shard; /* "I/N" or "auto" (docs/SCALE.md); NULL: every file */
 } clipdex_index_options;
 typedef struct {
   int64_t scanned, unchanged, embedded, duplicates, failed, removed;
 } clipdex_index_report;
 clipdex_status clipdex_library_index_with(clipdex_library* library, const clipdex_model* model, const char* const* folders,
                                           size_t n, const clipdex_index_options* options, clipdex_index_report* report);
+
+/* Pours libraries indexed apart (the parts of clipdex_index_options.shard) into this one;
+ * idempotent. files_added (may be NULL): how many files it gained. */
+clipdex_status clipdex_library_merge(clipdex_library* library, const char* const* dbs, size_t n, int64_t* files_added);
 
 /* A query with every Query field (clipdex.h): weighted terms and filters. Zero-initialise;
  * k 0 means 10, min_score 0 means none (-1). Each term sets exactly one of text, image_file or

@@ -132,13 +132,15 @@ void bind_library(nb::module_& m) {
       .def(
           "index",
           [](PyLibrary& self, const Paths& folders, std::optional<clipdex::Model> model, size_t batch_size, size_t threads,
-             bool retry_failed, bool all_files, bool wait, std::optional<nb::callable> progress) {
+             bool retry_failed, bool all_files, bool wait, std::optional<nb::callable> progress,
+             std::optional<std::string> shard) {
             IndexOptions o;
             o.batch_size = batch_size;
             o.threads = threads;
             o.retry_failed = retry_failed;
             o.all_files = all_files;
             o.wait = wait;
+            o.shard = shard.value_or("");
             std::atomic<bool> cancel{false};
             o.cancel = &cancel;
             // A Python error in the callback (KeyboardInterrupt included) stops the job after the
@@ -168,10 +170,29 @@ void bind_library(nb::module_& m) {
             return report_dict(r);
           },
           "folders"_a, "model"_a = nb::none(), nb::kw_only(), "batch_size"_a = 32, "threads"_a = 0, "retry_failed"_a = false,
-          "all_files"_a = false, "wait"_a = true, "progress"_a = nb::none(),
+          "all_files"_a = false, "wait"_a = true, "progress"_a = nb::none(), "shard"_a = nb::none(),
           "Brings the library up to date with folders (incremental). progress(done, total) is called after each "
           "committed batch; returning False stops after it (raises clipdex.Cancelled; committed work stays). "
+          "shard: \"I/N\" (or \"auto\" under Slurm / Kubernetes) indexes one part of the files. "
           "Returns counts: scanned, unchanged, embedded, duplicates, failed, removed.")
+      .def(
+          "merge",
+          [](PyLibrary& self, const Paths& dbs) {
+            const std::vector<std::string> paths = strings(dbs);
+            MergeReport r;
+            {
+              nb::gil_scoped_release release;
+              r = self.lib().merge(paths);
+            }
+            nb::dict d;
+            d["files_added"] = r.files_added;
+            d["files_updated"] = r.files_updated;
+            d["files_unchanged"] = r.files_unchanged;
+            d["images_added"] = r.images_added;
+            d["texts_added"] = r.texts_added;
+            return d;
+          },
+          "dbs"_a, "Pours libraries indexed apart (index(shard=...)) into this one; idempotent.")
       .def(
           "add_texts",
           [](PyLibrary& self, const std::vector<std::string>& texts, std::optional<clipdex::Model> model) {

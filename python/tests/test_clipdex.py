@@ -252,3 +252,22 @@ def test_adapter_is_merged_as_the_cli_merges_it(cli):
     assert not np.allclose(clipdex.Model(MODEL, precision="fp32").embed_texts(texts), want, atol=1e-3)
     with pytest.raises(clipdex.InputError, match="adapter"):
         clipdex.Model(MODEL, adapter=SHARED / "fixtures/lora/missing")
+
+
+def test_shards_merge_into_one_library(model, photos, tmp_path):
+    whole = clipdex.Library(tmp_path / "whole.db", model=model)
+    whole.index([photos])
+    parts = []
+    for i in range(3):
+        part = clipdex.Library(tmp_path / f"part{i}.db", model=model)
+        part.index([photos], shard=f"{i}/3")
+        parts.append(tmp_path / f"part{i}.db")
+    merged = clipdex.Library(tmp_path / "merged.db", model=model)
+    report = merged.merge(parts)
+    assert report["files_added"] == len(PHOTOS) and report["images_added"] == len(PHOTOS)
+    got, want = merged.search("a photo of a rocket", k=8), whole.search("a photo of a rocket", k=8)
+    assert [p for p, _ in got] == [p for p, _ in want]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-6)
+    assert merged.merge(parts)["files_unchanged"] == len(PHOTOS)
+    with pytest.raises(clipdex.InputError):
+        merged.index([photos], shard="3/3")

@@ -213,6 +213,7 @@ clipdex_status clipdex_library_index_with(clipdex_library* library, const clipde
     o.retry_failed = options->retry_failed != 0;
     o.all_files = options->all_files != 0;
     o.wait = options->no_wait == 0;
+    o.shard = or_empty(options->shard);
     std::atomic<bool> cancel{false};
     o.cancel = &cancel;
     if (options->on_progress)
@@ -221,6 +222,14 @@ clipdex_status clipdex_library_index_with(clipdex_library* library, const clipde
       };
     const auto r = library->library.index(model->model, strings(folders, n, "clipdex_library_index_with: a folder is NULL"), o);
     if (report) *report = {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed};
+  });
+}
+
+clipdex_status clipdex_library_merge(clipdex_library* library, const char* const* dbs, size_t n, int64_t* files_added) {
+  return guarded([&] {
+    require(library != nullptr, "clipdex_library_merge: library must not be NULL");
+    const auto r = library->library.merge(strings(dbs, n, "clipdex_library_merge: a database path is NULL"));
+    if (files_added) *files_added = r.files_added;
   });
 }
 

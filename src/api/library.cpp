@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "pipeline/indexer.h"
 #include "pipeline/library.h"
+#include "pipeline/merge.h"
 #include "search/filters.h"
 #include "search/query_terms.h"
 #include "search/searcher.h"
@@ -81,12 +82,18 @@ IndexReport Library::index(const Model& model, const std::vector<std::string>& f
   opt.progress = false;
   opt.on_progress = options.on_progress;
   opt.cancel = options.cancel;
+  if (!options.shard.empty()) opt.shard = pipeline::parse_shard(options.shard);
   opt.writer_name = "clipdex library";
   opt.wait_for_writer = options.wait ? pipeline::WriterLock::Wait::Yes : pipeline::WriterLock::Wait::No;
   const pipeline::Library::WriterScope writer(*impl_, opt.writer_name, opt.wait_for_writer);
   bind_model(*impl_, model);
   const auto r = pipeline::index_folders(*impl_, *model.internals(), folders, opt);
   return {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed};
+}
+
+MergeReport Library::merge(const std::vector<std::string>& dbs) {
+  const auto r = pipeline::merge_libraries(*impl_, dbs);
+  return {r.files_added, r.files_updated, r.files_unchanged, r.contents_added, r.texts_added};
 }
 
 void Library::add_texts(const Model& model, const std::vector<std::string>& texts) {

@@ -127,7 +127,9 @@ MergeReport merge_libraries(Library& into, const std::vector<std::string>& shard
   const Library::WriterScope writer(into, "clipdex merge", WriterLock::Wait::Yes);
   into.sync();
   for (const auto& db : shard_dbs) {
-    if (std::filesystem::equivalent(db, into.db_path())) throw_input("{} is the library being merged into", db);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(db, ec)) throw_input("{} is not a library database", db);
+    if (std::filesystem::equivalent(db, into.db_path(), ec)) throw_input("{} is the library being merged into", db);
     Library shard(db, Library::Open::Existing);
     merge_one(into, shard, report);
   }
