@@ -2,6 +2,7 @@
 // was opened with (or the one its vectors were made with, opened on first use).
 #include <atomic>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,14 +56,10 @@ class PyLibrary {
   std::optional<clipdex::Model> model_;
 };
 
-nb::dict report_dict(const IndexReport& r) {
+// A report's counts as a dict, e.g. {"embedded": 6, ...}.
+nb::dict counts(std::initializer_list<std::pair<const char*, int64_t>> fields) {
   nb::dict d;
-  d["scanned"] = r.scanned;
-  d["unchanged"] = r.unchanged;
-  d["embedded"] = r.embedded;
-  d["duplicates"] = r.duplicates;
-  d["failed"] = r.failed;
-  d["removed"] = r.removed;
+  for (const auto& [name, value] : fields) d[name] = value;
   return d;
 }
 
@@ -167,7 +164,8 @@ void bind_library(nb::module_& m) {
               if (callback_error) std::rethrow_exception(callback_error);
               throw;
             }
-            return report_dict(r);
+            return counts({{"scanned", r.scanned}, {"unchanged", r.unchanged}, {"embedded", r.embedded},
+                           {"duplicates", r.duplicates}, {"failed", r.failed}, {"removed", r.removed}});
           },
           "folders"_a, "model"_a = nb::none(), nb::kw_only(), "batch_size"_a = 32, "threads"_a = 0, "retry_failed"_a = false,
           "all_files"_a = false, "wait"_a = true, "progress"_a = nb::none(), "shard"_a = nb::none(),
@@ -184,13 +182,9 @@ void bind_library(nb::module_& m) {
               nb::gil_scoped_release release;
               r = self.lib().merge(paths);
             }
-            nb::dict d;
-            d["files_added"] = r.files_added;
-            d["files_updated"] = r.files_updated;
-            d["files_unchanged"] = r.files_unchanged;
-            d["images_added"] = r.images_added;
-            d["texts_added"] = r.texts_added;
-            return d;
+            return counts({{"files_added", r.files_added}, {"files_updated", r.files_updated},
+                           {"files_unchanged", r.files_unchanged}, {"images_added", r.images_added},
+                           {"texts_added", r.texts_added}});
           },
           "dbs"_a, "Pours libraries indexed apart (index(shard=...)) into this one; idempotent.")
       .def(

@@ -104,7 +104,6 @@ void Library::add_texts(const Model& model, const std::vector<std::string>& text
 }
 
 std::vector<ImageHit> Library::search(const Model& model, const std::string& text, size_t k) {
-  const ThreadPool::Limit limit(model.options().threads);
   Query q;
   q.text(text).k = k;
   return search(model, q);

@@ -11,7 +11,6 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -211,15 +210,13 @@ namespace {
 
 // The folders this library indexes: files are served only from inside them.
 void record_roots(Library& lib, const std::vector<std::string>& roots) {
-  auto known = nlohmann::json::parse(lib.setting("roots", "[]"), nullptr, false);
-  if (!known.is_array()) known = nlohmann::json::array();
+  std::vector<std::string> dirs;
   for (const auto& r : roots) {
     std::error_code ec;
     const std::string real = fs::canonical(r, ec).string();
-    const std::string dir = ec ? r : fs::is_directory(real) ? real : fs::path(real).parent_path().string();
-    if (std::find(known.begin(), known.end(), dir) == known.end()) known.push_back(dir);
+    dirs.push_back(ec ? r : fs::is_directory(real) ? real : fs::path(real).parent_path().string());
   }
-  lib.set_setting("roots", known.dump());
+  lib.add_roots(dirs);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "pipeline/library.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -66,6 +68,22 @@ void Library::remember_model(const ModelSource& src, std::optional<bool> int8) {
 
 Library::ModelSource Library::remembered_model() const {
   return {setting("model"), setting("vocab"), setting("arch"), setting("text_model"), setting("adapter")};
+}
+
+std::vector<std::string> Library::roots() const {
+  std::vector<std::string> out;
+  const auto j = nlohmann::json::parse(setting("roots", "[]"), nullptr, false);
+  if (j.is_array())
+    for (const auto& r : j)
+      if (r.is_string()) out.push_back(r.get<std::string>());
+  return out;
+}
+
+void Library::add_roots(const std::vector<std::string>& folders) {
+  auto known = roots();
+  for (const auto& f : folders)
+    if (std::find(known.begin(), known.end(), f) == known.end()) known.push_back(f);
+  set_setting("roots", nlohmann::json(known).dump());
 }
 
 bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {

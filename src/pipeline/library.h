@@ -53,6 +53,11 @@ class Library {
   void remember_model(const ModelSource& source, std::optional<bool> int8);
   ModelSource remembered_model() const;
 
+  // The folders this library indexes (files are served only from inside them), in the order
+  // first seen; add_roots keeps that order and skips folders already held.
+  std::vector<std::string> roots() const;
+  void add_roots(const std::vector<std::string>& folders);
+
   // Becomes the library's one writer (see WriterLock). Returns false with Wait::No when another
   // process writes; holder() says who. Released by release_writer() or destruction.
   bool acquire_writer(const std::string& who, WriterLock::Wait wait);

@@ -1,13 +1,11 @@
 #include "pipeline/merge.h"
 
-#include <algorithm>
 #include <filesystem>
-#include <optional>
-#include <unordered_map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
+#include <unordered_map>
 
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -18,16 +16,6 @@ constexpr size_t kContentsPerTransaction = 512;
 
 bool same_file(const store::FileRecord& a, const store::FileRecord& b, const std::string& a_hash, const std::string& b_hash) {
   return a.size == b.size && a.mtime_ns == b.mtime_ns && a.status == b.status && a_hash == b_hash;
-}
-
-// The union of both libraries' "roots" settings (JSON arrays), in first-seen order.
-std::string merged_roots(const std::string& into, const std::string& from) {
-  auto a = nlohmann::json::parse(into, nullptr, false), b = nlohmann::json::parse(from, nullptr, false);
-  if (!a.is_array()) a = nlohmann::json::array();
-  if (b.is_array())
-    for (const auto& r : b)
-      if (std::find(a.begin(), a.end(), r) == a.end()) a.push_back(r);
-  return a.dump();
 }
 
 void merge_one(Library& into, Library& shard, MergeReport& report) {
@@ -42,7 +30,7 @@ void merge_one(Library& into, Library& shard, MergeReport& report) {
     const auto precision = shard.setting("precision");
     into.remember_model(src, precision.empty() ? std::nullopt : std::optional<bool>(precision == "int8"));
   }
-  into.set_setting("roots", merged_roots(into.setting("roots", "[]"), shard.setting("roots", "[]")));
+  into.add_roots(shard.roots());
 
   auto& from = shard.catalog();
   auto& to = into.catalog();

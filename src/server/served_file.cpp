@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "pipeline/content_hash.h"
 #include "server/api.h"
@@ -64,11 +63,7 @@ Check read_checked(const store::FileRecord& f, const std::string& hash, const st
 std::string read_indexed_file(pipeline::Library& lib, int64_t content_id, uint64_t max_bytes) {
   const auto content = lib.catalog().content(content_id);
   if (!content) throw ApiError(404, fmt::format("no indexed image has id {}", content_id));
-  std::vector<std::string> roots;
-  const auto j = nlohmann::json::parse(lib.setting("roots", "[]"), nullptr, false);
-  if (j.is_array())
-    for (const auto& r : j)
-      if (r.is_string()) roots.push_back(r.get<std::string>());
+  const std::vector<std::string> roots = lib.roots();
   bool changed = false;
   for (const auto& f : lib.catalog().files_of(content_id)) {
     std::string bytes;
