@@ -10,11 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "pipeline/indexer.h"
+#include "clipdex/clipdex.h"
 #include "server/server.h"
 
 using namespace clipdex;
@@ -72,29 +73,26 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
   }
   const std::string shared = CLIPDEX_SHARED_DIR;
-  std::shared_ptr<pipeline::Embedder> emb;
-  std::shared_ptr<pipeline::Library> lib;
+  std::optional<Library> lib;
+  std::optional<Model> model;
   if (db.empty()) {
     const auto dir = std::filesystem::temp_directory_path() / "clipdex-server-load";
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     db = (dir / "lib.db").string();
-    emb = pipeline::Embedder::open(shared + "/fixtures/models/vit-tiny/hf");
-    lib = std::make_shared<pipeline::Library>(db);
-    lib->check_model(emb->model().model_id(), true);
-    pipeline::IndexOptions opt;
-    opt.progress = false;
-    pipeline::index_folders(*lib, *emb, {shared + "/fixtures/images"}, opt);
+    lib = Library::open(db, Library::Create);
+    model = Model::open(shared + "/fixtures/models/vit-tiny/hf");
+    lib->index(*model, {shared + "/fixtures/images"});
   } else {
-    lib = std::make_shared<pipeline::Library>(db);
-    emb = pipeline::Embedder::open(lib->setting("model"), lib->setting("vocab"));
+    lib = Library::open(db);
+    model = lib->model();
   }
   server::ServerOptions opt;
   opt.port = 0;
-  server::Server srv(lib, emb, opt);
+  server::Server srv(*lib, *model, opt);
   const int port = srv.bind();
   std::thread t([&] { srv.run(); });
-  std::printf("server_load: %d clients, %.1f s per phase, model %s\n", clients, seconds, emb->model().model_id().c_str());
+  std::printf("server_load: %d clients, %.1f s per phase, model %s\n", clients, seconds, model->id().c_str());
   for (const bool distinct : {false, true}) {
     const Phase p = run_phase(port, clients, seconds, distinct);
     std::printf("%-9s  %8.1f QPS  p50 %7.2f ms  p99 %7.2f ms  (%zu requests, %zu errors)\n",

@@ -47,6 +47,15 @@ std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
   return out;
 }
 
+// DIR/photos holding the fixture photographs; returns that folder.
+std::string copy_fixture_photos(const std::string& dir) {
+  const std::string photos = dir + "/photos";
+  fs::create_directories(photos);
+  for (const auto& f : clipdex::test::fixture_image_files())
+    fs::copy_file(clipdex::test::shared_path("fixtures/images/" + f), photos + "/" + f);
+  return photos;
+}
+
 }  // namespace
 
 TEST(Api, EmbeddingsMatchTheCli) {
@@ -130,10 +139,7 @@ TEST(Api, ThreadsOptionCapsComputeThreadsPerCaller) {
 
 TEST(Api, IndexSearchAndClassifyAgreeWithTheCli) {
   const std::string dir = clipdex::test::scratch_dir("api_library");
-  const std::string photos = dir + "/photos";
-  fs::create_directories(photos);
-  for (const auto& f : clipdex::test::fixture_image_files())
-    fs::copy_file(clipdex::test::shared_path("fixtures/images/" + f), photos + "/" + f);
+  const std::string photos = copy_fixture_photos(dir);
   const auto model = fixture_model();
   auto lib = clipdex::Library::open(dir + "/lib.db", clipdex::Library::Create);
 
@@ -378,4 +384,62 @@ TEST(Api, ShardsAndMerge) {
   EXPECT_EQ(added, 0);  // merged before: nothing changes
   EXPECT_EQ(clipdex_library_merge(lib, dbs, 2, &added), CLIPDEX_INPUT_ERROR);
   clipdex_library_free(lib);
+}
+
+TEST(Api, LibraryRecordsReadsRemovesAndCachesQueries) {
+  const std::string dir = clipdex::test::scratch_dir("api_records");
+  const std::string photos = copy_fixture_photos(dir);
+  const auto model = fixture_model();
+  auto lib = clipdex::Library::open(dir + "/lib.db", clipdex::Library::Create);
+  lib.index(model, {photos});
+  const auto before = lib.stats();
+  EXPECT_EQ(before.images, 8);
+  EXPECT_EQ(before.index_size, 8);
+  EXPECT_EQ(before.index_type, "flat");
+
+  // A file's record, its stored unit embedding, and its bytes as indexed.
+  const std::string rocket = fs::weakly_canonical(photos + "/rocket.jpg").string();
+  const int64_t id = lib.id_of(rocket);
+  const auto record = lib.image(id);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->paths, std::vector<std::string>{rocket});
+  EXPECT_EQ(record->hash.size(), 32u);
+  EXPECT_GT(record->width, 0);
+  const auto stored = lib.embedding(id);
+  EXPECT_LE(max_abs_diff(stored, model.embed_image_files({rocket}, true)), 2e-6f);
+  EXPECT_EQ(lib.read_image(id, 1 << 30), clipdex::read_file(rocket));
+  EXPECT_THROW(lib.read_image(id, 10), clipdex::Library::TooLarge);
+  EXPECT_THROW(lib.read_image(123456, 1 << 30), clipdex::Library::NotFound);
+  EXPECT_THROW(lib.id_of(dir + "/elsewhere.jpg"), clipdex::InputError);
+  EXPECT_FALSE(lib.image(123456));
+
+  // The searcher remembers text queries; an uploaded image's bytes search like its file.
+  clipdex::Searcher searcher(lib, model, {/*cache_entries=*/8, /*max_pixels=*/0});
+  clipdex::Query q;
+  q.text("a rocket").k = 3;
+  const auto first = searcher.images(q);
+  const auto again = searcher.images(q);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].id, again[0].id);
+  EXPECT_EQ(searcher.cache().hits, 1);
+  EXPECT_EQ(searcher.cache().misses, 1);
+  clipdex::Query by_bytes, by_file;
+  by_bytes.image_bytes(clipdex::read_file(rocket)).k = 1;
+  by_file.image(rocket).k = 1;
+  EXPECT_EQ(searcher.images(by_bytes)[0].id, id);
+  EXPECT_EQ(searcher.images(by_file)[0].score, searcher.images(by_bytes)[0].score);
+  clipdex::Query texts_filtered = by_file;
+  texts_filtered.filters.add("format", "png");
+  EXPECT_THROW(searcher.texts(texts_filtered), clipdex::InputError);
+  EXPECT_THROW(texts_filtered.filters.add("colour", "red"), clipdex::InputError);
+  EXPECT_THROW(texts_filtered.filters.add("min_width", "wide"), clipdex::InputError);
+
+  // A changed file is not served as the indexed image; forgetting it leaves the rest.
+  { std::ofstream(rocket, std::ios::app) << "x"; }
+  EXPECT_THROW(lib.read_image(id, 1 << 30), clipdex::Library::Changed);
+  EXPECT_EQ(lib.remove(id), std::vector<std::string>{rocket});
+  EXPECT_FALSE(lib.image(id));
+  EXPECT_EQ(lib.stats().images, 7);
+  EXPECT_EQ(lib.stats().index_size, 7);
+  for (const auto& h : searcher.images(q)) EXPECT_NE(h.id, id);
 }

@@ -407,13 +407,12 @@ TEST(Integrity, CachesAndDecodeMemoryAreBounded) {
   const std::string dir = library_with("bounded-caches", 2);
   // A server with small cache caps: thumbnails (one per image and size asked for) and zero-shot
   // class embeddings (one per distinct label set) stay within them.
-  auto lib = std::make_shared<pipeline::Library>(dir + "/lib.db");
   server::ServerOptions opt;
   opt.port = 0;
   opt.api.cache_dir = dir + "/cache";
   opt.api.thumb_cache_files = 5;
   opt.api.class_cache_files = 4;
-  server::Server srv(lib, pipeline::Embedder::open(model_dir()), opt);
+  server::Server srv(Library::open(dir + "/lib.db"), Model::open(model_dir()), opt);
   const int port = srv.bind();
   std::thread run([&] { srv.run(); });
   httplib::Client c("127.0.0.1", port);

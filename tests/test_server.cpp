@@ -43,17 +43,20 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(test::run_cli("index " + dir_ + "/images --quiet --db " + dir_ + "/lib.db --model " + model_ + adapter_option).exit_code, 0);
     std::ofstream(dir_ + "/captions.txt") << "a cat\na rocket launch\ncoffee in a cup\n";
     ASSERT_EQ(test::run_cli("index-texts " + dir_ + "/captions.txt --db " + dir_ + "/lib.db").exit_code, 0);
-    lib_ = std::make_shared<pipeline::Library>(dir_ + "/lib.db");
-    model::LoadOptions load;
+    // The server gets the public handles; the tests' reference searches use the same objects' internals.
+    const Library library = Library::open(dir_ + "/lib.db");
+    clipdex::ModelOptions load;
     load.adapter = adapter();
-    embedder_ = pipeline::Embedder::open(model_, "", load);
+    const Model model = Model::open(model_, load);
+    lib_ = library.internals();
+    embedder_ = model.internals();
     server::ServerOptions opt;
     opt.port = 0;
     opt.threads = 4;
     opt.api.token = "secret";
     opt.api.cache_dir = dir_ + "/cache";
     opt.api.prompts_file = test::shared_path("clip/zeroshot_prompts.json");
-    server_ = std::make_unique<server::Server>(lib_, embedder_, opt);
+    server_ = std::make_unique<server::Server>(library, model, opt);
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
@@ -89,7 +92,7 @@ class ServerTest : public ::testing::Test {
   static inline int counter_ = 0;
   std::string dir_, model_;
   std::shared_ptr<pipeline::Library> lib_;
-  std::shared_ptr<pipeline::Embedder> embedder_;
+  std::shared_ptr<const pipeline::Embedder> embedder_;
   std::unique_ptr<server::Server> server_;
   std::thread thread_;
   int port_ = 0;

@@ -28,8 +28,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clipdex/error.h"
@@ -70,11 +72,20 @@ class Model {
   std::string precision() const;  // what the matrix products run in: fp32, bf16 or int8
   std::string kernels() const;    // which kernels run them on this CPU
   std::string adapter() const;    // the LoRA adapter merged in (absolute path), "" for none
+  std::string adapter_summary() const;  // its rank, alpha and modules, "" for none
+  bool has_image_tower() const;   // false for a text-only tower (M-CLIP / XLM-R)
+
+  // InputError when a text cannot be embedded (invalid UTF-8), before any work is done.
+  void check_text(const std::string& text) const;
 
   // Row-major [n, dim()] embeddings, in input order; `normalize` scales rows to unit length
   // (the raw projected features otherwise, as `clipdex embed` prints them).
   std::vector<float> embed_texts(const std::vector<std::string>& texts, bool normalize = false) const;
   std::vector<float> embed_image_files(const std::vector<std::string>& paths, bool normalize = false) const;
+  // The same, but a file that cannot be read or decoded does not stop the others: its message
+  // goes into errors[i] (resized to paths.size(); "" for the files that worked) and its row is 0.
+  std::vector<float> embed_image_files(const std::vector<std::string>& paths, bool normalize,
+                                       std::vector<std::string>& errors) const;
   std::vector<float> embed_encoded_images(const std::vector<std::span<const uint8_t>>& files, bool normalize = false) const;
   std::vector<float> embed_rgb_images(const std::vector<RgbImage>& images, bool normalize = false) const;
 
@@ -103,6 +114,18 @@ struct IndexOptions {
   // "I/N": only the I-th of N deterministic parts of the files (docs/SCALE.md); "auto" takes I
   // and N from a Slurm job array or a Kubernetes Indexed Job; "" = every file.
   std::string shard = {};
+  bool progress_bar = false;           // draw a progress bar on stderr (a terminal's: rate and time left)
+  uint64_t max_pixels = 0;             // skip (as failed) larger images; 0 = the default (100 MP)
+  bool exif_orientation = true;        // turn photos upright by their EXIF tag, as PIL's exif_transpose
+  std::string index_type = {};         // flat, hnsw or ivfpq: converts the library's vector index; "" = keep
+  std::string writer_name = "clipdex library";  // shown to another process that finds the library busy
+  // Which files a folder holds (docs/CLI.md, "What gets indexed"); unset = the rules stored with
+  // the library (set = used and stored).
+  struct ScanRules {
+    std::vector<std::string> excludes;  // globs on a name or a path below the folder
+    bool include_hidden = false, follow_symlinks = false;
+  };
+  std::optional<ScanRules> rules = {};
 };
 
 struct MergeReport {
@@ -111,6 +134,7 @@ struct MergeReport {
 
 struct IndexReport {
   int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;
+  int64_t metadata_filled = 0;  // images of an older library whose dates and formats were read (kept embeddings)
 };
 
 // Which images a search may return (docs/API.md, "Filters"); empty fields pass everything.
@@ -120,15 +144,26 @@ struct Filters {
   std::string since, until;             // "2023", "2023-06", "2023-06-15", "2023-06-15T10:30"
   int min_width = 0, min_height = 0;
   std::vector<std::string> formats;     // jpeg, png, webp, gif, bmp, tiff, heif, avif
+
+  // Sets a filter by its name in the HTTP API and CLI (folder, path, since, until, min_width,
+  // min_height, format: the repeatable ones accumulate). InputError on an unknown name or a
+  // value that is not a number where one is needed; dates are checked when searching.
+  void add(const std::string& name, const std::string& value);
+  static bool is_field(const std::string& name);
+  bool empty() const;
 };
+
+// The deepest result a query may reach (offset + k); paging further is refused.
+constexpr size_t kMaxResultDepth = 10000;
 
 // A weighted sum of unit text and image embeddings, re-normalised (docs/CLI.md).
 struct Query {
   struct Term {
     std::string text;        // one of text,
     std::string image_file;  // image_file,
-    int64_t like_id = -1;    // or an indexed image's id
+    int64_t like_id = -1;    // an indexed image's id,
     float weight = 1.0f;
+    std::string image_data = {};  // or an encoded image's bytes (an upload)
   };
   std::vector<Term> terms;
   size_t k = 10, offset = 0;
@@ -138,8 +173,14 @@ struct Query {
   Query& text(std::string t, float weight = 1.0f);
   Query& minus(std::string t, float weight = 1.0f);  // weight -w
   Query& image(std::string file, float weight = 1.0f);
+  Query& image_bytes(std::string encoded, float weight = 1.0f);
   Query& like(int64_t id, float weight = 1.0f);  // a positive weight leaves the image out of the results
 };
+
+// How the CLI spells a weighted term: "VALUE[:WEIGHT]" -> (VALUE, WEIGHT). The part after the
+// last ':' is a weight only when it is a whole finite number ("night:0.5", "ref.jpg:-1");
+// otherwise all of it is the value, weight 1 ("time: 10 am").
+std::pair<std::string, float> split_weight(const std::string& spec);
 
 struct ImageHit {
   int64_t id = -1;
@@ -163,6 +204,33 @@ struct Prediction {
   float probability = 0, score = 0;
 };
 
+// An indexed image: one content (identical files share it) and the files holding it.
+struct ImageRecord {
+  int64_t id = -1;
+  std::string hash;                // of the file's bytes (xxh3-128, hex)
+  std::vector<std::string> paths;  // every path holding it, ordered
+  int width = 0, height = 0;
+};
+
+// Near-duplicate images: a connected group whose embeddings have cosine >= the threshold.
+struct DuplicateGroup {
+  std::vector<ImageRecord> images;  // at least two, by id
+  float min_score = 1.0f;           // the weakest link: what it would take to split the group
+};
+
+struct LibraryStats {
+  int64_t images = 0, files = 0, failed = 0, texts = 0;
+  std::string index_type;  // flat, hnsw or ivfpq
+  int64_t index_size = 0;  // vectors in the vector index
+};
+
+// `index --watch`: what a Library::watch reports, from its own thread.
+struct WatchCallbacks {
+  std::function<void(const IndexReport&)> on_pass;       // after each indexing pass
+  std::function<void(const std::string&)> on_problem;    // a pass that could not run (retried later)
+  std::function<void(size_t folders)> on_watching;        // once the folders are watched
+};
+
 class Library {
  public:
   enum Mode { Existing, Create };
@@ -173,27 +241,126 @@ class Library {
   // model to index a library is bound to it (and remembered, so `clipdex search --db` needs no
   // --model); another model's vectors are refused.
   IndexReport index(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options = {});
+  // Indexes the folders, then again after each burst of changes (quiet for `quiet_seconds`)
+  // until `stop` is set; a pass under way finishes first. Each pass takes the writer lock for
+  // its own length, so other writers get turns between.
+  void watch(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options,
+             double quiet_seconds, const std::atomic<bool>& stop, const WatchCallbacks& callbacks = {});
   // Pours libraries indexed apart (the parts of IndexOptions::shard) into this one; the same
   // model's vectors only. Idempotent: merging again changes nothing.
   MergeReport merge(const std::vector<std::string>& dbs);
-  // Stores captions for image -> text search.
-  void add_texts(const Model& model, const std::vector<std::string>& texts);
+  // Stores captions for image -> text search; ones already stored are skipped. Returns how many
+  // were added. The whole batch is refused (InputError) when one cannot be embedded.
+  size_t add_texts(const Model& model, const std::vector<std::string>& texts);
+  bool has_text(const std::string& text) const;
+  // Forgets an indexed image (every file holding it); returns their paths. `writer_name` is
+  // shown to another process that finds the library busy (LibraryBusy: this call never waits).
+  std::vector<std::string> remove(int64_t id, const std::string& writer_name = "clipdex library");
 
   std::vector<ImageHit> search(const Model& model, const std::string& text, size_t k = 10);
   std::vector<ImageHit> search(const Model& model, const Query& query);
   std::vector<TextHit> texts_for_image(const Model& model, const std::string& image_file, size_t k = 10);
+  std::vector<DuplicateGroup> duplicates(float threshold = 0.95f, size_t max_groups = 1000);
 
   int64_t images() const;  // distinct images held
+  LibraryStats stats() const;
+  std::optional<ImageRecord> image(int64_t id) const;
+  // The id of the image an indexed file holds (InputError when the file is not indexed).
+  int64_t id_of(const std::string& path) const;
+  // The stored unit embedding of an indexed image (InputError when there is none).
+  std::vector<float> embedding(int64_t id) const;
+  // The bytes of an indexed image, read from one of its files that is still inside the indexed
+  // folders and still holds the indexed content. NotFound (no such image, or no file left),
+  // Changed (every file changed since indexing) and TooLarge (over max_bytes) are InputErrors
+  // of their own so a server can answer 404, 409 and 413.
+  class NotFound : public InputError {
+   public:
+    using InputError::InputError;
+  };
+  class Changed : public InputError {
+   public:
+    using InputError::InputError;
+  };
+  class TooLarge : public InputError {
+   public:
+    using InputError::InputError;
+  };
+  std::string read_image(int64_t id, uint64_t max_bytes) const;
+  const std::string& path() const;  // the catalog file
 
   // Opens the model this library's vectors were made with (remembered by its first index();
-  // an int8 library's in int8). `options` override what was remembered where set; InputError
-  // when the library names no model yet.
-  Model model(const ModelOptions& options = {}) const;
+  // an int8 library's in int8). `options` override what was remembered where set, and a
+  // non-empty `path` another copy of the weights; InputError when the library names no model
+  // yet, or when the model is not the one its vectors came from.
+  Model model(const ModelOptions& options = {}, const std::string& path = "") const;
+  // The model path remembered by the first index(), "" for none yet.
+  std::string model_path() const;
   const std::shared_ptr<pipeline::Library>& internals() const { return impl_; }
 
  private:
   explicit Library(std::shared_ptr<pipeline::Library> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<pipeline::Library> impl_;
+};
+
+// Searches a library with one model, remembering the embeddings of recent text queries (a
+// server's repeated queries skip the text tower). Thread-safe: share one among request threads.
+class Searcher {
+ public:
+  struct Options {
+    size_t cache_entries = 1024;  // text queries remembered (0: none)
+    uint64_t max_pixels = 0;      // largest query image decoded; 0 = the default (100 MP)
+  };
+  Searcher(Library library, Model model, Options options);
+  Searcher(Library library, Model model) : Searcher(std::move(library), std::move(model), Options{}) {}
+
+  // Images nearest the query (k, offset, min_score and filters applied).
+  std::vector<ImageHit> images(const Query& query);
+  // Stored texts nearest the query (image -> text); filters are refused (InputError).
+  std::vector<TextHit> texts(const Query& query);
+
+  struct CacheStats {
+    size_t entries = 0;
+    int64_t hits = 0, misses = 0;
+  };
+  CacheStats cache() const;
+  Library& library() { return library_; }
+  const Model& model() const { return model_; }
+
+ private:
+  struct Impl;
+  Library library_;
+  Model model_;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Classes for zero-shot classification: each a name and its synonyms, with prompt templates
+// ("a photo of a {}."); a class's embedding is the mean over every template x synonym.
+struct PromptSet {
+  std::vector<std::vector<std::string>> classes;  // the first of each names the class
+  std::vector<std::string> templates;
+
+  // A set by name from a zeroshot_prompts.json-style file ({name: {"classes", "templates"}});
+  // an empty file means $CLIPDEX_PROMPTS_FILE.
+  static PromptSet named(const std::string& name, const std::string& file = "");
+  // Comma-separated labels, with templates from a file (that format, a JSON list, or one per
+  // line), or the CLIP paper's single "a photo of a {}." when none is given.
+  static PromptSet labels(const std::string& comma_separated, const std::string& templates_file = "");
+};
+
+// A prompt set's class embeddings for one model, ready to classify image embeddings. With a
+// cache folder they are stored there per model and prompt set, and read back next time.
+class Classifier {
+ public:
+  Classifier(const Model& model, PromptSet prompts, const std::string& cache_dir = "");
+  // Best first, at most `top`; `image` is a unit image embedding of the same model.
+  std::vector<Prediction> classify(std::span<const float> image, size_t top = 5) const;
+  std::vector<Prediction> classify_file(const std::string& image_file, size_t top = 5) const;
+  size_t classes() const;
+
+ private:
+  struct Impl;
+  Model model_;
+  std::shared_ptr<const Impl> impl_;
 };
 
 // Zero-shot classification of an image file over labels, with prompt templates ("a photo of a

@@ -1,6 +1,7 @@
 // clipdex::Library, Query and classify() over the pipeline and search components.
 #include <filesystem>
 
+#include "api/conversions.h"
 #include "clipdex/clipdex.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -11,59 +12,96 @@
 #include "search/filters.h"
 #include "search/query_terms.h"
 #include "search/searcher.h"
-#include "search/zeroshot.h"
+#include "search/duplicates.h"
+#include "pipeline/watch.h"
 
 namespace clipdex {
 namespace {
 
-store::ContentFilter content_filter(const Filters& f) {
-  store::ContentFilter out;
-  for (const auto& v : f.folders) search::add_filter_field(out, "folder", v);
-  for (const auto& v : f.path_globs) search::add_filter_field(out, "path", v);
-  for (const auto& v : f.formats) search::add_filter_field(out, "format", v);
-  if (!f.since.empty()) search::add_filter_field(out, "since", f.since);
-  if (!f.until.empty()) search::add_filter_field(out, "until", f.until);
-  if (f.min_width < 0 || f.min_height < 0) throw InputError("minimum sizes must not be negative");
-  out.min_width = f.min_width;
-  out.min_height = f.min_height;
-  return out;
+using api::bind_model;
+
+pipeline::IndexOptions pipeline_options(const IndexOptions& options) {
+  pipeline::IndexOptions opt;
+  opt.batch_size = options.batch_size;
+  opt.threads = options.threads;
+  opt.retry_failed = options.retry_failed;
+  opt.all_files = options.all_files;
+  opt.progress = options.progress_bar;
+  opt.on_progress = options.on_progress;
+  opt.cancel = options.cancel;
+  if (!options.shard.empty()) opt.shard = pipeline::parse_shard(options.shard);
+  if (options.max_pixels > 0) opt.decode.max_pixels = options.max_pixels;
+  opt.decode.apply_exif_orientation = options.exif_orientation;
+  if (options.rules) opt.rules = pipeline::ScanRules{options.rules->excludes, options.rules->include_hidden,
+                                                     options.rules->follow_symlinks};
+  opt.writer_name = options.writer_name;
+  opt.wait_for_writer = options.wait ? pipeline::WriterLock::Wait::Yes : pipeline::WriterLock::Wait::No;
+  return opt;
 }
 
-ImageHit public_hit(search::ImageHit&& h) {
-  ImageHit r;
-  r.id = h.id;
-  r.path = std::move(h.path);
-  r.paths = std::move(h.paths);
-  r.score = h.score;
-  r.width = h.width;
-  r.height = h.height;
-  r.date = search::format_date(h.date);
-  r.date_from_exif = h.metadata.taken_at.has_value();
-  r.camera = search::camera_name(h.metadata);
-  r.format = std::move(h.metadata.format);
-  return r;
-}
-
-// Refuses another model's vectors; binds and remembers the model of an empty library.
-void bind_model(pipeline::Library& lib, const Model& model) {
-  lib.check_model(model.id(), /*bind_if_empty=*/true);
-  const auto& o = model.options();
-  lib.remember_model({model.path(), o.vocab, o.arch, o.text_model, o.adapter}, model.precision() == "int8");
+IndexReport public_report(const pipeline::IndexReport& r) {
+  return {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed, r.metadata_filled};
 }
 
 }  // namespace
 
+void Filters::add(const std::string& name, const std::string& value) {
+  auto number = [&](int& field) {
+    try {
+      size_t pos = 0;
+      const long v = std::stol(value, &pos);
+      if (pos != value.size() || v < 0 || v > 1'000'000'000) throw std::invalid_argument(name);
+      field = static_cast<int>(v);
+    } catch (const std::exception&) {
+      throw_input("{} must be a non-negative integer, not '{}'", name, value);
+    }
+  };
+  if (name == "folder") folders.push_back(value);
+  else if (name == "path") path_globs.push_back(value);
+  else if (name == "format") formats.push_back(value);
+  else if (name == "since") since = value;
+  else if (name == "until") until = value;
+  else if (name == "min_width") number(min_width);
+  else if (name == "min_height") number(min_height);
+  else throw_input("unknown filter \"{}\"", name);
+}
+
+bool Filters::is_field(const std::string& name) { return search::is_filter_field(name); }
+
+bool Filters::empty() const {
+  return folders.empty() && path_globs.empty() && since.empty() && until.empty() && min_width <= 0 &&
+         min_height <= 0 && formats.empty();
+}
+
+std::pair<std::string, float> split_weight(const std::string& spec) { return search::split_weight(spec); }
+
 Query& Query::text(std::string t, float weight) {
-  terms.push_back({std::move(t), "", -1, weight});
+  Term term;
+  term.text = std::move(t);
+  term.weight = weight;
+  terms.push_back(std::move(term));
   return *this;
 }
 Query& Query::minus(std::string t, float weight) { return text(std::move(t), -weight); }
 Query& Query::image(std::string file, float weight) {
-  terms.push_back({"", std::move(file), -1, weight});
+  Term term;
+  term.image_file = std::move(file);
+  term.weight = weight;
+  terms.push_back(std::move(term));
+  return *this;
+}
+Query& Query::image_bytes(std::string encoded, float weight) {
+  Term term;
+  term.image_data = std::move(encoded);
+  term.weight = weight;
+  terms.push_back(std::move(term));
   return *this;
 }
 Query& Query::like(int64_t id, float weight) {
-  terms.push_back({"", "", id, weight});
+  Term term;
+  term.like_id = id;
+  term.weight = weight;
+  terms.push_back(std::move(term));
   return *this;
 }
 
@@ -74,21 +112,32 @@ Library Library::open(const std::string& db, Mode mode) {
 
 IndexReport Library::index(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options) {
   const ThreadPool::Limit limit(model.options().threads);
-  pipeline::IndexOptions opt;
-  opt.batch_size = options.batch_size;
-  opt.threads = options.threads;
-  opt.retry_failed = options.retry_failed;
-  opt.all_files = options.all_files;
-  opt.progress = false;
-  opt.on_progress = options.on_progress;
-  opt.cancel = options.cancel;
-  if (!options.shard.empty()) opt.shard = pipeline::parse_shard(options.shard);
-  opt.writer_name = "clipdex library";
-  opt.wait_for_writer = options.wait ? pipeline::WriterLock::Wait::Yes : pipeline::WriterLock::Wait::No;
+  const auto opt = pipeline_options(options);
   const pipeline::Library::WriterScope writer(*impl_, opt.writer_name, opt.wait_for_writer);
   bind_model(*impl_, model);
-  const auto r = pipeline::index_folders(*impl_, *model.internals(), folders, opt);
-  return {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed};
+  if (!options.index_type.empty() && options.index_type != impl_->setting("index_type", "flat")) {
+    index::parse_index_type(options.index_type);  // InputError for an unknown type
+    impl_->set_setting("index_type", options.index_type);
+    impl_->rebuild_vectors();
+  }
+  return public_report(pipeline::index_folders(*impl_, *model.internals(), folders, opt));
+}
+
+void Library::watch(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options,
+                    double quiet_seconds, const std::atomic<bool>& stop, const WatchCallbacks& callbacks) {
+  const ThreadPool::Limit limit(model.options().threads);
+  {
+    const pipeline::Library::WriterScope writer(*impl_, options.writer_name, pipeline::WriterLock::Wait::Yes);
+    bind_model(*impl_, model);
+  }
+  auto opt = pipeline_options(options);
+  opt.progress = false;
+  pipeline::WatchCallbacks cb;
+  if (callbacks.on_pass) cb.on_pass = [&](const pipeline::IndexReport& r) { callbacks.on_pass(public_report(r)); };
+  cb.on_problem = callbacks.on_problem;
+  cb.on_watching = callbacks.on_watching;
+  const auto quiet = std::chrono::milliseconds(static_cast<int64_t>(quiet_seconds * 1000));
+  pipeline::watch_and_index(*impl_, *model.internals(), folders, opt, quiet, stop, cb);
 }
 
 MergeReport Library::merge(const std::vector<std::string>& dbs) {
@@ -96,11 +145,33 @@ MergeReport Library::merge(const std::vector<std::string>& dbs) {
   return {r.files_added, r.files_updated, r.files_unchanged, r.contents_added, r.texts_added};
 }
 
-void Library::add_texts(const Model& model, const std::vector<std::string>& texts) {
+size_t Library::add_texts(const Model& model, const std::vector<std::string>& texts) {
+  std::vector<std::string> fresh;
+  for (const auto& t : texts)
+    if (!impl_->catalog().has_text(t) && std::find(fresh.begin(), fresh.end(), t) == fresh.end()) fresh.push_back(t);
+  if (fresh.empty()) return 0;
+  const auto v = model.embed_texts(fresh, /*normalize=*/true);
+  const pipeline::Library::WriterScope writer(*impl_, "clipdex library", pipeline::WriterLock::Wait::Yes);
   bind_model(*impl_, model);
-  const auto v = model.embed_texts(texts, /*normalize=*/true);
   const size_t d = static_cast<size_t>(model.dim());
-  for (size_t i = 0; i < texts.size(); ++i) impl_->catalog().add_text(texts[i], std::span(v).subspan(i * d, d));
+  for (size_t i = 0; i < fresh.size(); ++i) impl_->catalog().add_text(fresh[i], std::span(v).subspan(i * d, d));
+  return fresh.size();
+}
+
+bool Library::has_text(const std::string& text) const { return impl_->catalog().has_text(text); }
+
+std::vector<std::string> Library::remove(int64_t id, const std::string& writer_name) {
+  if (!impl_->catalog().content(id)) throw NotFound(fmt::format("no indexed image has id {}", id));
+  std::lock_guard lock(impl_->jobs_mutex());
+  const pipeline::Library::WriterScope writer(*impl_, writer_name, pipeline::WriterLock::Wait::No);
+  store::CatalogChange change;
+  change.removed_paths = impl_->catalog().paths_of(id);
+  impl_->apply(change);
+  {
+    std::unique_lock w(impl_->mutex());
+    impl_->save_vectors();
+  }
+  return change.removed_paths;
 }
 
 std::vector<ImageHit> Library::search(const Model& model, const std::string& text, size_t k) {
@@ -110,51 +181,73 @@ std::vector<ImageHit> Library::search(const Model& model, const std::string& tex
 }
 
 std::vector<ImageHit> Library::search(const Model& model, const Query& query) {
-  const ThreadPool::Limit limit(model.options().threads);
-  search::Searcher s(impl_, model.internals(), /*cache_entries=*/0);
-  std::vector<search::WeightedVector> terms;
-  std::vector<int64_t> exclude;
-  for (const auto& t : query.terms) {
-    const int given = int(!t.text.empty()) + int(!t.image_file.empty()) + int(t.like_id >= 0);
-    if (given != 1) throw InputError("each query term gives exactly one of text, image_file, like_id");
-    if (!t.text.empty()) {
-      terms.push_back({s.text_embedding(t.text), t.weight});
-    } else if (!t.image_file.empty()) {
-      const std::string bytes = read_file(t.image_file);
-      terms.push_back({s.image_embedding({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}), t.weight});
-    } else {
-      terms.push_back({s.stored_embedding(t.like_id), t.weight});
-      if (t.weight > 0) exclude.push_back(t.like_id);
-    }
-  }
-  search::Query q;
-  q.k = query.k;
-  q.offset = query.offset;
-  q.min_score = query.min_score;
-  q.filter = content_filter(query.filters);
-  std::vector<ImageHit> out;
-  for (auto& h : s.by_vector(search::combine_terms(terms), q, exclude)) out.push_back(public_hit(std::move(h)));
-  return out;
+  return Searcher(*this, model, {0, 0}).images(query);
 }
 
 std::vector<TextHit> Library::texts_for_image(const Model& model, const std::string& image_file, size_t k) {
-  const ThreadPool::Limit limit(model.options().threads);
-  search::Searcher s(impl_, model.internals(), /*cache_entries=*/0);
-  const std::string bytes = read_file(image_file);
-  search::Query q;
-  q.k = k;
-  std::vector<TextHit> out;
-  for (auto& h : s.texts_for_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q))
-    out.push_back({h.id, std::move(h.text), h.score});
+  Query q;
+  q.image(image_file).k = k;
+  return Searcher(*this, model, {0, 0}).texts(q);
+}
+
+std::vector<DuplicateGroup> Library::duplicates(float threshold, size_t max_groups) {
+  if (!(threshold > 0.0f && threshold <= 1.0f)) throw InputError("the threshold must be a cosine greater than 0 and at most 1");
+  std::vector<DuplicateGroup> out;
+  for (auto& g : search::find_duplicates(*impl_, {threshold, max_groups})) {
+    DuplicateGroup group;
+    group.min_score = g.min_score;
+    for (auto& img : g.images) {
+      ImageRecord r;
+      r.id = img.id;
+      r.paths = std::move(img.paths);
+      r.width = img.width;
+      r.height = img.height;
+      group.images.push_back(std::move(r));
+    }
+    out.push_back(std::move(group));
+  }
   return out;
 }
 
 int64_t Library::images() const { return impl_->catalog().content_count(); }
 
-Model Library::model(const ModelOptions& options) const {
+LibraryStats Library::stats() const {
+  const auto st = impl_->catalog().stats();
+  LibraryStats out{st.contents, st.files, st.failed, st.texts, impl_->setting("index_type", "flat"), 0};
+  impl_->sync();
+  std::shared_lock lock(impl_->mutex());
+  if (const auto* idx = impl_->vectors()) out.index_size = static_cast<int64_t>(idx->size());
+  return out;
+}
+
+std::optional<ImageRecord> Library::image(int64_t id) const {
+  const auto c = impl_->catalog().content(id);
+  if (!c) return std::nullopt;
+  return ImageRecord{c->id, c->hash, impl_->catalog().paths_of(id), c->width, c->height};
+}
+
+int64_t Library::id_of(const std::string& path) const {
+  std::error_code ec;
+  const std::string canon = std::filesystem::weakly_canonical(path, ec).string();
+  const auto id = impl_->catalog().content_of_path(ec ? path : canon);
+  if (!id) throw_input("'{}' is not an indexed image", path);
+  return *id;
+}
+
+std::vector<float> Library::embedding(int64_t id) const {
+  auto v = impl_->catalog().embedding(id);
+  if (!v) throw NotFound(fmt::format("no indexed image has id {}", id));
+  return std::move(*v);
+}
+
+const std::string& Library::path() const { return impl_->db_path(); }
+
+std::string Library::model_path() const { return impl_->remembered_model().model; }
+
+Model Library::model(const ModelOptions& options, const std::string& path) const {
   const auto stored = impl_->remembered_model();
-  if (stored.model.empty())
-    throw InputError(impl_->db_path() + " does not name a model yet: index it with one first");
+  if (stored.model.empty() && path.empty())
+    throw InputError(impl_->db_path() + " does not name a model yet: index it with one first (or pass a model)");
   ModelOptions o = options;
   if (o.vocab.empty()) o.vocab = stored.vocab;
   if (o.arch.empty()) o.arch = stored.arch;
@@ -162,21 +255,9 @@ Model Library::model(const ModelOptions& options) const {
   if (o.adapter.empty()) o.adapter = stored.adapter;
   // fp32 and bf16 vectors are interchangeable; int8 ones only match int8 queries.
   if ((o.precision.empty() || o.precision == "auto") && impl_->setting("precision") == "int8") o.precision = "int8";
-  return Model::open(stored.model, o);
-}
-
-std::vector<Prediction> classify(const Model& model, const std::string& image_file, const std::vector<std::string>& labels,
-                                 const std::vector<std::string>& templates, size_t top) {
-  const ThreadPool::Limit limit(model.options().threads);
-  if (labels.size() < 2) throw InputError("classify needs at least two labels");
-  search::PromptSet set;
-  for (const auto& l : labels) set.classes.push_back({l});
-  set.templates = templates.empty() ? std::vector<std::string>{"a photo of a {}."} : templates;
-  const search::ZeroShotClassifier clf(*model.internals(), std::move(set), /*cache_dir=*/"");
-  const auto v = model.embed_image_files({image_file}, /*normalize=*/true);
-  std::vector<Prediction> out;
-  for (const auto& p : clf.classify(v, top)) out.push_back({p.label, p.probability, p.score});
-  return out;
+  Model m = Model::open(path.empty() ? stored.model : path, o);
+  impl_->check_model(m.id(), /*bind_if_empty=*/false);
+  return m;
 }
 
 }  // namespace clipdex

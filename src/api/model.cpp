@@ -54,6 +54,9 @@ std::string Model::id() const { return impl_->model_id(); }
 std::string Model::precision() const { return impl_->model().info().precision; }
 std::string Model::kernels() const { return impl_->model().info().kernels; }
 std::string Model::adapter() const { return impl_->model().info().adapter; }
+std::string Model::adapter_summary() const { return impl_->model().info().adapter_summary; }
+bool Model::has_image_tower() const { return impl_->model().has_image_tower(); }
+void Model::check_text(const std::string& text) const { impl_->text_input().check(text); }
 
 std::vector<float> Model::embed_texts(const std::vector<std::string>& texts, bool normalize) const {
   const ThreadPool::Limit limit(options_.threads);
@@ -68,20 +71,39 @@ std::vector<float> Model::embed_texts(const std::vector<std::string>& texts, boo
 }
 
 std::vector<float> Model::embed_image_files(const std::vector<std::string>& paths, bool normalize) const {
+  std::vector<std::string> errors;
+  auto out = embed_image_files(paths, normalize, errors);
+  for (const auto& e : errors)
+    if (!e.empty()) throw InputError(e);
+  return out;
+}
+
+std::vector<float> Model::embed_image_files(const std::vector<std::string>& paths, bool normalize,
+                                            std::vector<std::string>& errors) const {
   const ThreadPool::Limit limit(options_.threads);
+  if (!paths.empty() && !has_image_tower())
+    throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
   // Decoding runs on worker threads (pipeline::load_images); rows are put back in input order.
   const size_t dim = static_cast<size_t>(impl_->dim());
   std::vector<float> out(paths.size() * dim);
+  errors.assign(paths.size(), "");
   pipeline::LoaderOptions lo;
   lo.batch_size = kBatch;
   lo.decode = impl_->decode_options();
   pipeline::load_images(paths, impl_->model().preprocess_config(), lo, [&](std::vector<pipeline::LoadedImage>& batch) {
-    for (const auto& item : batch)
-      if (!item.error.empty()) throw InputError(item.error);
     std::vector<float> pixels;
-    for (const auto& item : batch) pixels.insert(pixels.end(), item.pixels.begin(), item.pixels.end());
-    const auto v = impl_->embed_pixels(pixels.data(), batch.size(), normalize);
-    for (size_t i = 0; i < batch.size(); ++i) std::memcpy(&out[batch[i].index * dim], &v[i * dim], dim * sizeof(float));
+    std::vector<size_t> rows;
+    for (const auto& item : batch) {
+      if (!item.error.empty()) {
+        errors[item.index] = item.error;
+        continue;
+      }
+      pixels.insert(pixels.end(), item.pixels.begin(), item.pixels.end());
+      rows.push_back(item.index);
+    }
+    if (rows.empty()) return;
+    const auto v = impl_->embed_pixels(pixels.data(), rows.size(), normalize);
+    for (size_t i = 0; i < rows.size(); ++i) std::memcpy(&out[rows[i] * dim], &v[i * dim], dim * sizeof(float));
   });
   return out;
 }

@@ -1,16 +1,13 @@
 // clipdex classify --model PATH IMAGE... (--labels "cat,dog" | --prompts NAME) [--top 5]
 #include <iostream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/json_lines.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "core/paths.h"
-#include "image/decode.h"
-#include "image/preprocess.h"
-#include "search/zeroshot.h"
+#include "clipdex/util.h"
 
 namespace clipdex::cli {
 
@@ -37,23 +34,21 @@ void register_classify(CLI::App& app) {
   cmd->add_flag("--no-cache", o->no_cache, "Do not cache class embeddings");
   cmd->add_flag("--json", o->json, "Print JSON lines");
   cmd->callback([o] {
-    search::PromptSet set;
+    PromptSet set;
     if (!o->prompts.empty()) {
-      set = search::load_named_prompt_set(o->prompts, o->prompts_file);
+      set = PromptSet::named(o->prompts, o->prompts_file);
     } else if (!o->labels.empty()) {
-      set = search::labels_prompt_set(o->labels, o->templates);
+      set = PromptSet::labels(o->labels, o->templates);
     } else {
       throw InputError("give --labels or --prompts");
     }
-    const auto emb = o->model.open();
+    const Model model = o->model.open();
     const std::string cache = o->no_cache ? "" : (o->cache.empty() ? user_cache_dir() : o->cache);
-    search::ZeroShotClassifier clf(*emb, std::move(set), cache);
+    const Classifier clf(model, std::move(set), cache);
     int failures = 0;
     for (const auto& path : o->images) {
       try {
-        const auto px = image::preprocess(image::decode_image_file(path, emb->decode_options()), emb->model().preprocess_config());
-        const auto v = emb->embed_pixels(px.data(), 1, /*normalize=*/true);
-        const auto preds = clf.classify(v, o->top);
+        const auto preds = clf.classify_file(path, o->top);
         if (o->json) {
           nlohmann::json j = {{"image", path}, {"predictions", nlohmann::json::array()}};
           for (const auto& p : preds) j["predictions"].push_back({{"label", p.label}, {"probability", p.probability}, {"score", p.score}});

@@ -1,34 +1,35 @@
 // clipdex duplicates --db DB [--threshold 0.95] [--limit N] [--json]
 #include <iostream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/json_lines.h"
-#include "core/error.h"
-#include "search/duplicates.h"
+#include "clipdex/clipdex.h"
 
 namespace clipdex::cli {
 
 void register_duplicates(CLI::App& app) {
   struct Options {
     std::string db;
-    search::DuplicateOptions dup;
+    float threshold = 0.95f;
+    size_t limit = 1000;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("duplicates", "Group near-duplicate images (cosine >= threshold), largest groups first");
   cmd->add_option("--db", o->db, "Library database")->required();
-  cmd->add_option("--threshold", o->dup.threshold, "Cosine similarity that makes two images duplicates (0 to 1]")
+  cmd->add_option("--threshold", o->threshold, "Cosine similarity that makes two images duplicates (0 to 1]")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--limit", o->dup.max_groups, "Most groups to print")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  cmd->add_option("--limit", o->limit, "Most groups to print")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1} << 30));
   cmd->add_flag("--json", o->json, "One JSON line per group: {\"size\", \"min_score\", \"images\": [{\"id\", \"path\", \"paths\", ...}]}");
   cmd->callback([o] {
-    if (!(o->dup.threshold > 0.0f && o->dup.threshold <= 1.0f))  // NaN passes CLI11's range check
+    if (!(o->threshold > 0.0f && o->threshold <= 1.0f))  // NaN passes CLI11's range check
       throw InputError("--threshold must be a cosine greater than 0 and at most 1");
-    pipeline::Library lib(o->db, pipeline::Library::Open::Existing);
-    const auto groups = search::find_duplicates(lib, o->dup);
+    Library lib = Library::open(o->db);
+    const auto groups = lib.duplicates(o->threshold, o->limit);
     for (const auto& g : groups) {
       if (o->json) {
         nlohmann::json images = nlohmann::json::array();
@@ -44,7 +45,7 @@ void register_duplicates(CLI::App& app) {
       std::cout << fmt::format("{} images, cosine >= {:.4f}\n", g.images.size(), g.min_score);
       for (const auto& img : g.images) std::cout << "  " << printable(img.paths.empty() ? "" : img.paths.front()) << '\n';
     }
-    if (!o->json && groups.empty()) std::cout << "no near-duplicates at cosine >= " << o->dup.threshold << '\n';
+    if (!o->json && groups.empty()) std::cout << "no near-duplicates at cosine >= " << o->threshold << '\n';
   });
 }
 

@@ -1,80 +1,104 @@
 // clipdex embed --model PATH: JSON lines {"text": ...} or {"image": FILE} in, one
 // {"embedding": [...]} per line out (raw projected features; --normalize for unit vectors).
 // Lines are embedded in batches; a bad line gets {"error": ...} and the rest go on.
+#include <cmath>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/json_lines.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "pipeline/image_loader.h"
 
 namespace clipdex::cli {
 namespace {
 
-constexpr size_t kBatchLines = 32;
+// Lines read before embedding: the model runs them 32 at a time, and files of the next batch
+// decode while it does, so more lines per flush keep both busy.
+constexpr size_t kBatchLines = 256;
 
 struct Pending {
-  nlohmann::json result;  // error object, or filled with the embedding
+  std::string error;  // set: the line's result is {"error": ...}
   bool is_text = false, is_image = false;
   std::string value;
+  std::span<const float> embedding;
 };
 
-void flush(std::vector<Pending>& batch, const pipeline::Embedder& emb, bool normalize, int& failures) {
-  const size_t d = static_cast<size_t>(emb.dim());
-  std::vector<std::string> texts;
-  std::vector<float> pixels;
-  std::vector<size_t> text_rows, image_rows;
-  const auto& cfg = emb.model().preprocess_config();
-  std::vector<std::string> image_paths;
-  std::vector<size_t> image_lines;
+// {"embedding":[...]} with each float's shortest exact form (fmt), which reads back bit-equal;
+// a non-finite value (only broken weights make one) is null, as JSON has no NaN.
+void print_embedding(std::string& out, std::span<const float> v) {
+  out += "{\"embedding\":[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    if (std::isfinite(v[i])) fmt::format_to(std::back_inserter(out), "{}", v[i]);
+    else out += "null";
+  }
+  out += "]}\n";
+}
+
+void flush(std::vector<Pending>& batch, const Model& model, bool normalize, int& failures) {
+  const size_t d = static_cast<size_t>(model.dim());
+  std::vector<std::string> texts, image_paths;
+  std::vector<size_t> text_lines, image_lines;
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& p = batch[i];
     try {
       if (p.is_text) {
-        emb.text_input().check(p.value);  // validate now
         texts.push_back(p.value);
-        text_rows.push_back(i);
+        text_lines.push_back(i);
       } else if (p.is_image) {
-        if (!emb.model().has_image_tower())
-          throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
+        if (!model.has_image_tower()) throw InputError("this is a text-only model (M-CLIP): embed images with its image model");
         image_paths.push_back(p.value);
         image_lines.push_back(i);
       }
     } catch (const std::exception& e) {
-      p.result = {{"error", e.what()}};
+      p.error = e.what();
       ++failures;
     }
   }
-  // Images decode on worker threads (as `index` and the library API do); rows keep line order.
-  std::vector<pipeline::LoadedImage> loaded(image_paths.size());
-  pipeline::LoaderOptions lo;
-  lo.batch_size = kBatchLines;
-  lo.decode = emb.decode_options();
-  pipeline::load_images(image_paths, cfg, lo, [&](std::vector<pipeline::LoadedImage>& done) {
-    for (auto& item : done) loaded[item.index] = std::move(item);
-  });
-  for (size_t j = 0; j < loaded.size(); ++j) {
-    if (!loaded[j].error.empty()) {
-      batch[image_lines[j]].result = {{"error", loaded[j].error}};
-      ++failures;
-      continue;
+  // Images decode on worker threads (as `index` does); rows keep line order.
+  std::vector<std::string> errors;
+  const auto image_vectors = model.embed_image_files(image_paths, normalize, errors);
+  std::vector<float> text_vectors;
+  try {
+    text_vectors = model.embed_texts(texts, normalize);
+  } catch (const InputError&) {
+    // One bad line (invalid UTF-8) must not fail the others: find it, embed the rest.
+    std::vector<std::string> good;
+    std::vector<size_t> good_lines;
+    for (size_t j = 0; j < texts.size(); ++j) {
+      try {
+        model.check_text(texts[j]);
+        good.push_back(texts[j]);
+        good_lines.push_back(text_lines[j]);
+      } catch (const InputError& e) {
+        batch[text_lines[j]].error = e.what();
+        ++failures;
+      }
     }
-    pixels.insert(pixels.end(), loaded[j].pixels.begin(), loaded[j].pixels.end());
-    image_rows.push_back(image_lines[j]);
+    text_vectors = model.embed_texts(good, normalize);
+    text_lines = std::move(good_lines);
   }
-  auto put = [&](const std::vector<float>& v, const std::vector<size_t>& rows) {
-    for (size_t r = 0; r < rows.size(); ++r)
-      batch[rows[r]].result = {{"embedding", std::vector<float>(v.begin() + r * d, v.begin() + (r + 1) * d)}};
-  };
-  if (!texts.empty()) put(emb.embed_texts(texts, normalize), text_rows);
-  if (!image_rows.empty()) put(emb.embed_pixels(pixels.data(), image_rows.size(), normalize), image_rows);
-  for (const auto& p : batch)
-    std::cout << to_json_line(p.result) << '\n';
+  for (size_t j = 0; j < image_lines.size(); ++j) {
+    auto& p = batch[image_lines[j]];
+    if (!errors[j].empty()) {
+      p.error = errors[j];
+      ++failures;
+    } else {
+      p.embedding = std::span(image_vectors).subspan(j * d, d);
+    }
+  }
+  for (size_t j = 0; j < text_lines.size(); ++j) batch[text_lines[j]].embedding = std::span(text_vectors).subspan(j * d, d);
+  std::string out;
+  for (const auto& p : batch) {
+    if (p.error.empty()) print_embedding(out, p.embedding);
+    else out += to_json_line({{"error", p.error}}) + '\n';
+  }
+  std::cout << out;
   std::cout.flush();
   batch.clear();
 }
@@ -91,7 +115,7 @@ void register_embed(CLI::App& app) {
   o->model.add_to(cmd);
   cmd->add_flag("--normalize", o->normalize, "Write unit-length vectors");
   cmd->callback([o] {
-    const auto emb = o->model.open();
+    const Model model = o->model.open();
     int failures = 0;
     std::vector<Pending> batch;
     std::string line;
@@ -102,7 +126,7 @@ void register_embed(CLI::App& app) {
       Pending p;
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) {
-        p.result = {{"error", "line " + std::to_string(lineno) + " is not a JSON object"}};
+        p.error = "line " + std::to_string(lineno) + " is not a JSON object";
         ++failures;
       } else if (j.contains("text") && j["text"].is_string()) {
         p.is_text = true;
@@ -111,13 +135,13 @@ void register_embed(CLI::App& app) {
         p.is_image = true;
         p.value = j["image"].get<std::string>();
       } else {
-        p.result = {{"error", "expected {\"text\": string} or {\"image\": path}"}};
+        p.error = "expected {\"text\": string} or {\"image\": path}";
         ++failures;
       }
       batch.push_back(std::move(p));
-      if (batch.size() == kBatchLines) flush(batch, *emb, o->normalize, failures);
+      if (batch.size() == kBatchLines) flush(batch, model, o->normalize, failures);
     }
-    flush(batch, *emb, o->normalize, failures);
+    flush(batch, model, o->normalize, failures);
     if (failures) throw PartialFailure(fmt::format("{} input line(s) failed", failures));
   });
 }

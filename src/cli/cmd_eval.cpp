@@ -1,13 +1,13 @@
 // clipdex eval retrieval | zeroshot: the standard zero-shot protocols; see docs/EVALUATION.md.
 #include <iostream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "core/paths.h"
-#include "eval/evaluate.h"
+#include "clipdex/evaluate.h"
+#include "clipdex/util.h"
 
 namespace clipdex::cli {
 namespace {
@@ -36,13 +36,12 @@ void add_retrieval(CLI::App* group) {
   cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->callback([o] {
-    const auto emb = o->model.open();
-    const auto data = eval::load_caption_set(o->captions, o->images, o->split);
-    const auto r = eval::evaluate_retrieval(*emb, data, o->ks, o->threads);
-    const auto& m = r.metrics;
+    const Model model = o->model.open();
+    const auto r = evaluate_retrieval(model, o->captions, o->images, o->split, o->ks, o->threads);
+    const auto& m = r;
     nlohmann::ordered_json j = {
         {"task", "retrieval"},
-        {"model", emb->model_id()},
+        {"model", model.id()},
         {"captions", m.captions},
         {"images", m.images},
         {"text_to_image", {{"recall", percent_map(m.t2i_recall)}, {"map", percent_map(m.t2i_map)},
@@ -85,18 +84,17 @@ void add_zeroshot(CLI::App* group) {
   cmd->add_option("--threads", o->threads, "Decode threads (0: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->callback([o] {
-    search::PromptSet prompts;
+    PromptSet prompts;
     if (!o->prompts.empty()) {
-      prompts = search::load_named_prompt_set(o->prompts, o->prompts_file);
+      prompts = PromptSet::named(o->prompts, o->prompts_file);
     } else {
-      prompts = search::labels_prompt_set("a,b", o->templates);  // templates only; classes come from folders
+      prompts = PromptSet::labels("a,b", o->templates);  // templates only; classes come from folders
     }
-    const auto emb = o->model.open();
-    const auto data = eval::load_class_folders(o->data);
-    const auto r = eval::evaluate_zeroshot(*emb, data, prompts, o->cache.empty() ? user_cache_dir() : o->cache,
+    const Model model = o->model.open();
+    const auto r = evaluate_zeroshot(model, o->data, prompts, o->cache.empty() ? user_cache_dir() : o->cache,
                                            o->ks, o->threads);
     nlohmann::ordered_json j = {{"task", "zeroshot"},
-                                {"model", emb->model_id()},
+                                {"model", model.id()},
                                 {"images", r.images},
                                 {"classes", r.classes},
                                 {"accuracy", percent_map(r.accuracy)},

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "pipeline/indexer.h"
-#include "pipeline/watch.h"
+#include "clipdex/clipdex.h"
 
 namespace clipdex::cli {
 namespace {
@@ -27,56 +27,56 @@ void on_stop_signal(int sig) {
   [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
 }
 
-void print_report(const pipeline::IndexReport& r, pipeline::Library& lib) {
-  const auto st = lib.catalog().stats();
+void print_report(const IndexReport& r, const Library& lib) {
+  const auto st = lib.stats();
   std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
             << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
-            << st.contents << " images in " << st.files - st.failed << " files (" << st.failed << " failed)" << std::endl;
+            << st.images << " images in " << st.files - st.failed << " files (" << st.failed << " failed)" << std::endl;
   if (r.metadata_filled > 0)
     std::cout << "read date, format and camera of " << r.metadata_filled
               << " images indexed by an older clipdex (their embeddings were kept)" << std::endl;
 }
 
-void watch(pipeline::Library& lib, const pipeline::Embedder& emb, const std::vector<std::string>& dirs,
-           const pipeline::IndexOptions& options, double debounce_seconds) {
+void watch(Library& lib, const Model& model, const std::vector<std::string>& dirs, const IndexOptions& options,
+           double debounce_seconds) {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  pipeline::WatchCallbacks cb;
-  cb.on_pass = [&](const pipeline::IndexReport& r) { print_report(r, lib); };
+  WatchCallbacks cb;
+  cb.on_pass = [&](const IndexReport& r) { print_report(r, lib); };
   cb.on_problem = [](const std::string& why) { std::cerr << "clipdex: " << why << " (will retry)" << std::endl; };
   cb.on_watching = [](size_t n) { std::cerr << "clipdex: watching " << n << " folders (Ctrl-C stops)" << std::endl; };
-  const auto quiet = std::chrono::milliseconds(static_cast<int64_t>(debounce_seconds * 1000));
-  pipeline::watch_and_index(lib, emb, dirs, options, quiet, g_stop_watching, cb);
+  lib.watch(model, dirs, options, debounce_seconds, g_stop_watching, cb);
   std::cout << "clipdex: stopped watching" << std::endl;
 }
 
 void add_index(CLI::App& app) {
   struct Options {
     std::vector<std::string> dirs;
-    std::string db, index_type, shard;
+    std::string db;
     ModelOptions model;
-    pipeline::IndexOptions index;
+    IndexOptions index;
     bool quiet = false, no_exif = false, no_wait = false, watch = false;
     double debounce = 2.0;
-    pipeline::ScanRules rules;
+    IndexOptions::ScanRules rules;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("index", "Index folders of images into a library (incremental, resumable)");
   cmd->add_option("dirs", o->dirs, "Folders (or files) to index")->required();
   cmd->add_option("--db", o->db, "Library database (created when missing)")->required();
   o->model.add_to(cmd, /*required=*/false);
-  cmd->add_option("--index-type", o->index_type, "flat (exact, default), hnsw or ivfpq");
+  cmd->add_option("--index-type", o->index.index_type, "flat (exact, default), hnsw or ivfpq");
   cmd->add_option("--batch", o->index.batch_size, "Images per model batch")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--threads", o->index.threads, "Decode threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
-  cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Skip larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
+  o->index.max_pixels = 100'000'000;
+  cmd->add_option("--max-pixels", o->index.max_pixels, "Skip larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply EXIF orientation");
   cmd->add_flag("--retry-failed", o->index.retry_failed, "Try files that failed before again");
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
-  cmd->add_option("--shard", o->shard,
+  cmd->add_option("--shard", o->index.shard,
                   "Index only part I of N of the files (I/N, 0-based; by a hash of each path below its folder, the same "
                   "on every machine), or 'auto' to take I and N from a Slurm job array or a Kubernetes Indexed Job "
                   "(docs/SCALE.md); `clipdex merge` joins the parts");
@@ -93,30 +93,18 @@ void add_index(CLI::App& app) {
   cmd->callback([o, exclude, hidden, links] {
     // Any rule option replaces the library's stored rules; none keeps them.
     if (exclude->count() + hidden->count() + links->count() > 0) o->index.rules = o->rules;
-    if (!o->shard.empty()) o->index.shard = pipeline::parse_shard(o->shard);
-    pipeline::Library lib(o->db);
-    std::shared_ptr<pipeline::Embedder> emb;
-    {
-      const pipeline::Library::WriterScope writer(
-          lib, "clipdex index", o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes);
-      emb = o->model.open_for(lib, /*remember=*/true);
-      if (!o->index_type.empty() && o->index_type != lib.setting("index_type", "flat")) {
-        index::parse_index_type(o->index_type);  // validate
-        lib.set_setting("index_type", o->index_type);
-        lib.rebuild_vectors();
-      }
-    }
-    o->index.progress = !o->quiet;
-    o->index.decode.apply_exif_orientation = !o->no_exif;
-    o->index.wait_for_writer = o->no_wait ? pipeline::WriterLock::Wait::No : pipeline::WriterLock::Wait::Yes;
+    o->index.exif_orientation = !o->no_exif;
+    o->index.wait = !o->no_wait;
+    o->index.writer_name = "clipdex index";
+    Library lib = Library::open(o->db, Library::Create);
+    const Model model = o->model.open_for(lib);
     if (o->watch) {
       // Each pass takes the writer lock for its own length, so other writers get turns between.
       o->index.writer_name = "clipdex index --watch";
-      o->index.progress = false;
-      return watch(lib, *emb, o->dirs, o->index, o->debounce);
+      return watch(lib, model, o->dirs, o->index, o->debounce);
     }
-    const pipeline::Library::WriterScope writer(lib, "clipdex index", o->index.wait_for_writer);
-    const auto r = pipeline::index_folders(lib, *emb, o->dirs, o->index);
+    o->index.progress_bar = !o->quiet;
+    const auto r = lib.index(model, o->dirs, o->index);
     print_report(r, lib);
     if (r.failed > 0)
       throw PartialFailure(fmt::format("{} files could not be indexed; they are recorded as failed (fix them and "
@@ -136,26 +124,21 @@ void add_index_texts(CLI::App& app) {
   cmd->add_option("--db", o->db, "Library database")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
-    pipeline::Library lib(o->db);
-    const pipeline::Library::WriterScope writer(lib, "clipdex index-texts", pipeline::WriterLock::Wait::Yes);
-    const auto emb = o->model.open_for(lib, /*remember=*/true);
+    Library lib = Library::open(o->db, Library::Create);
+    const Model model = o->model.open_for(lib);
     std::ifstream in(o->file);
     if (!in) throw IoError("cannot open '" + o->file + "'");
     std::vector<std::string> batch;
     size_t added = 0, failed = 0;
     auto flush = [&] {
-      if (batch.empty()) return;
-      const auto v = emb->embed_texts(batch, /*normalize=*/true);
-      const size_t d = static_cast<size_t>(emb->dim());
-      for (size_t i = 0; i < batch.size(); ++i) lib.catalog().add_text(batch[i], std::span<const float>(v).subspan(i * d, d));
-      added += batch.size();
+      added += lib.add_texts(model, batch);
       batch.clear();
     };
     for (std::string line; std::getline(in, line);) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || lib.catalog().has_text(line)) continue;
+      if (line.empty() || lib.has_text(line)) continue;
       try {
-        emb->text_input().check(line);  // rejects invalid UTF-8 before batching
+        model.check_text(line);  // rejects invalid UTF-8 before batching
         batch.push_back(line);
       } catch (const InputError& e) {
         ++failed;
@@ -164,7 +147,7 @@ void add_index_texts(CLI::App& app) {
       if (batch.size() == 64) flush();
     }
     flush();
-    std::cout << "stored " << added << " texts (" << failed << " skipped); library holds " << lib.catalog().stats().texts
+    std::cout << "stored " << added << " texts (" << failed << " skipped); library holds " << lib.stats().texts
               << " texts\n";
   });
 }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "pipeline/merge.h"
+#include "clipdex/clipdex.h"
 
 namespace clipdex::cli {
 
@@ -21,13 +21,13 @@ void register_merge(CLI::App& app) {
   cmd->add_option("--db", o->db, "The library to merge into (created when missing)")->required();
   cmd->add_flag("--quiet", o->quiet, "No summary");
   cmd->callback([o] {
-    pipeline::Library lib(o->db);
-    const auto r = pipeline::merge_libraries(lib, o->shards);
+    Library lib = Library::open(o->db, Library::Create);
+    const auto r = lib.merge(o->shards);
     if (!o->quiet)
       std::cout << fmt::format("merged {} libraries into {}: {} files added, {} updated, {} unchanged; {} new images, "
                                "{} texts\n",
                                o->shards.size(), o->db, r.files_added, r.files_updated, r.files_unchanged,
-                               r.contents_added, r.texts_added);
+                               r.images_added, r.texts_added);
   });
 }
 

@@ -5,13 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "kernels/cpu_features.h"
-#include "model/clip_model.h"
-#include "model/convert.h"
-#include "model/hub_fetch.h"
-#include "model/random_model.h"
-#include "pipeline/text_input.h"
+#include "clipdex/clipdex.h"
+#include "clipdex/models.h"
 
 namespace clipdex::cli {
 namespace {
@@ -29,41 +24,33 @@ void add_info(CLI::App* group) {
   cmd->add_option("--adapter", o->adapter, "A LoRA adapter folder merged into the model (docs/LORA.md)");
   add_precision_option(cmd, o->precision);
   cmd->callback([o] {
-    model::LoadOptions opt;
-    opt.architecture = o->arch;
+    clipdex::ModelOptions opt;
+    opt.arch = o->arch;
     opt.adapter = o->adapter;
-    opt.precision = precision_from(o->precision);
-    const auto m = model::Model::load(o->path, opt);
-    std::string vocab;
-    try {
-      vocab = pipeline::TextInput::for_model(*m, o->path, "")->source();
-    } catch (const InputError&) {
-    }
-    const auto& c = m->config();
-    const auto& i = m->info();
-    const bool vit = c.vision.kind == model::VisionKind::ViT;
+    opt.precision = o->precision;
+    const ModelDescription d = describe_model(o->path, opt);
     nlohmann::ordered_json j = {
-        {"path", i.path},
-        {"architecture", c.architecture},
-        {"image_tower", !m->has_image_tower() ? "none (text only: pair with --text-model)" : vit ? "ViT" : "ModifiedResNet"},
-        {"text_tower", c.text_kind == model::TextKind::Xlmr ? "XLM-R" : "CLIP"},
-        {"signature", c.signature()},
-        {"embed_dim", c.embed_dim},
-        {"image_size", c.vision.image_size},
-        {"context_length", c.text.context_length},
-        {"activation", c.quick_gelu ? "quick_gelu" : "gelu"},
-        {"parameters", i.parameters},
-        {"dtype", i.dtype},
-        {"layout", i.layout},
-        {"config", i.config_source},
-        {"model_id", m->model_id()},
-        {"container", i.container},
-        {"precision", i.precision},
-        {"kernels", i.kernels},
-        {"cpu", kernels::cpu_features().model + " (" + kernels::cpu_features().summary() + ")"},
-        {"vocab", vocab.empty() ? "none found (see: clipdex model fetch --help)" : vocab},
+        {"path", d.path},
+        {"architecture", d.architecture},
+        {"image_tower", d.image_tower == "none" ? "none (text only: pair with --text-model)" : d.image_tower},
+        {"text_tower", d.text_tower},
+        {"signature", d.signature},
+        {"embed_dim", d.embed_dim},
+        {"image_size", d.image_size},
+        {"context_length", d.context_length},
+        {"activation", d.activation},
+        {"parameters", d.parameters},
+        {"dtype", d.dtype},
+        {"layout", d.layout},
+        {"config", d.config_source},
+        {"model_id", d.model_id},
+        {"container", d.container},
+        {"precision", d.precision},
+        {"kernels", d.kernels},
+        {"cpu", cpu_description()},
+        {"vocab", d.vocab.empty() ? "none found (see: clipdex model fetch --help)" : d.vocab},
     };
-    if (!i.adapter.empty()) j["adapter"] = i.adapter + " (" + i.adapter_summary + ")";
+    if (!d.adapter.empty()) j["adapter"] = d.adapter + " (" + d.adapter_summary + ")";
     if (o->json) {
       std::cout << j.dump(2) << '\n';
       return;
@@ -84,15 +71,14 @@ void add_make_random(CLI::App* group) {
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "f32, f16 or bf16")->capture_default_str();
   cmd->callback([o] {
-    const DType dt = o->dtype == "f32" ? DType::F32 : o->dtype == "f16" ? DType::F16 : o->dtype == "bf16" ? DType::BF16
-                     : throw InputError("--dtype must be f32, f16 or bf16");
-    model::write_random_model(model::builtin_config(o->arch), o->out, o->seed, dt);
+    if (o->dtype != "f32" && o->dtype != "f16" && o->dtype != "bf16") throw InputError("--dtype must be f32, f16 or bf16");
+    make_random_model(o->arch, o->out, o->seed, o->dtype);
     std::cout << o->out << '\n';
   });
 }
 
 void add_fetch(CLI::App* group) {
-  auto o = std::make_shared<model::FetchOptions>();
+  auto o = std::make_shared<FetchOptions>();
   auto repo = std::make_shared<std::string>();
   auto* cmd = group->add_subcommand("fetch", "Download a published checkpoint from the Hugging Face hub");
   cmd->add_option("repo", *repo, "Repository, e.g. openai/clip-vit-base-patch32")->required();
@@ -101,7 +87,7 @@ void add_fetch(CLI::App* group) {
   cmd->add_option("--endpoint", o->endpoint, "Hub endpoint (default $HF_ENDPOINT or https://huggingface.co)");
   cmd->add_flag("--tokenizer-only", o->tokenizer_only,
                 "Only vocab.json + merges.txt (for weights that carry no tokenizer, like OpenAI's .pt files)");
-  cmd->callback([o, repo] { std::cout << model::fetch_model(*repo, *o) << '\n'; });
+  cmd->callback([o, repo] { std::cout << fetch_model(*repo, *o) << '\n'; });
 }
 
 void add_convert(CLI::App* group) {
@@ -115,11 +101,9 @@ void add_convert(CLI::App* group) {
   cmd->add_option("--arch", o->arch, "Built-in architecture instead of the model's config");
   cmd->add_option("--vocab", o->vocab, "Tokenizer to copy into the folder (default: the one found for the model)");
   cmd->callback([o] {
-    model::LoadOptions opt;
-    opt.architecture = o->arch;
-    const auto r = model::convert_model(o->in, o->out, opt, o->vocab);
+    const auto r = convert_model(o->in, o->out, o->arch, o->vocab);
     std::cout << "wrote " << r.weights << " and " << r.config << '\n';
-    if (r.vocab.empty()) std::cerr << "clipdex: " << model::missing_vocab_advice(o->in) << '\n';
+    if (r.vocab.empty()) std::cerr << "clipdex: " << r.vocab_advice << '\n';
     std::cout << o->out << '\n';
   });
 }

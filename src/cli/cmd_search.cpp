@@ -6,28 +6,24 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/json_lines.h"
 #include "cli/model_options.h"
-#include "core/base64.h"
-#include "core/error.h"
-#include "text/utf8.h"
-#include "core/mapped_file.h"
-#include "search/filters.h"
-#include "search/query_terms.h"
-#include "search/searcher.h"
+#include "clipdex/clipdex.h"
+#include "clipdex/util.h"
 
 namespace clipdex::cli {
 namespace {
 
 // An indexed image named by path, or by content id when the value is a number naming no file.
-int64_t indexed_image(search::Searcher& s, const std::string& value) {
+int64_t indexed_image(const Library& lib, const std::string& value) {
   int64_t id = -1;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), id);
   if (ec == std::errc() && ptr == value.data() + value.size() && !std::filesystem::exists(value)) return id;
-  return s.content_id_of_path(value);
+  return lib.id_of(value);
 }
 
 }  // namespace
@@ -56,7 +52,7 @@ void register_search(CLI::App& app) {
   cmd->add_option("--target", o->target, "images (default) or texts")->check(CLI::IsMember({"images", "texts"}));
   cmd->add_option("-k", o->k, "Number of results (1 to 10000)")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10000}));
   cmd->add_option("--offset", o->offset, "Skip this many results first (paging; offset + k at most 10000)")
-      ->check(CLI::Range(size_t{0}, search::kMaxResultDepth - 1));
+      ->check(CLI::Range(size_t{0}, kMaxResultDepth - 1));
   cmd->add_option("--min-score", o->min_score, "Only results with at least this cosine similarity (-1 to 1)")
       ->check(CLI::Range(-1.0f, 1.0f));
   cmd->add_option("--folder", o->folders, "Only images under this folder (repeatable: any of them)");
@@ -73,60 +69,58 @@ void register_search(CLI::App& app) {
       throw InputError("--min-score must be a number from -1 to 1");
     if (o->text.empty() && o->texts.empty() && o->minus.empty() && o->images.empty() && o->likes.empty())
       throw InputError("give a query: text, --text, --minus, --image FILE or --like PATH");
-    auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
-    search::Searcher s(lib, o->model.open_for(*lib, /*remember=*/false));
-    search::Query q{o->k, o->min_score, o->offset};
-    for (const auto& v : o->folders) search::add_filter_field(q.filter, "folder", v);
-    for (const auto& v : o->paths) search::add_filter_field(q.filter, "path", v);
-    for (const auto& v : o->formats) search::add_filter_field(q.filter, "format", v);
-    if (!o->since.empty()) search::add_filter_field(q.filter, "since", o->since);
-    if (!o->until.empty()) search::add_filter_field(q.filter, "until", o->until);
-    q.filter.min_width = o->min_width;
-    q.filter.min_height = o->min_height;
+    Library lib = Library::open(o->db);
+    Searcher searcher(lib, o->model.open_for(lib), {/*cache_entries=*/0, /*max_pixels=*/0});
+    Query q;
+    q.k = o->k;
+    q.offset = o->offset;
+    q.min_score = o->min_score;
+    if (q.offset + q.k > kMaxResultDepth) throw InputError(fmt::format("--offset + -k must be at most {}", kMaxResultDepth));
+    for (const auto& v : o->folders) q.filters.add("folder", v);
+    for (const auto& v : o->paths) q.filters.add("path", v);
+    for (const auto& v : o->formats) q.filters.add("format", v);
+    if (!o->since.empty()) q.filters.add("since", o->since);
+    if (!o->until.empty()) q.filters.add("until", o->until);
+    q.filters.min_width = o->min_width;
+    q.filters.min_height = o->min_height;
     nlohmann::json results = nlohmann::json::array();
     if (o->target == "texts") {
       if (o->images.size() != 1 || !o->text.empty() || !o->texts.empty() || !o->minus.empty() || !o->likes.empty())
         throw InputError("--target texts takes exactly one --image FILE");
-      if (!q.filter.empty()) throw InputError("filters (--folder, --since, ...) apply to image results, not --target texts");
-      const std::string bytes = read_file(o->images.front());
-      for (const auto& h : s.texts_for_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, q)) {
+      if (!q.filters.empty()) throw InputError("filters (--folder, --since, ...) apply to image results, not --target texts");
+      q.image(o->images.front());
+      for (const auto& h : searcher.texts(q)) {
         results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
         if (!o->json) std::cout << fmt::format("{:.4f}  {}\n", h.score, printable(h.text));
       }
     } else {
       // The query: the weighted sum of every term's unit embedding (docs/CLI.md).
-      std::vector<search::WeightedVector> terms;
-      std::vector<int64_t> exclude;
-      if (!o->text.empty()) terms.push_back({s.text_embedding(o->text), 1.0f});
+      if (!o->text.empty()) q.text(o->text);
       for (const auto& spec : o->texts) {
-        const auto [t, w] = search::split_weight(spec);
-        terms.push_back({s.text_embedding(t), w});
+        const auto [t, w] = split_weight(spec);
+        q.text(t, w);
       }
       for (const auto& spec : o->minus) {
-        const auto [t, w] = search::split_weight(spec);
-        terms.push_back({s.text_embedding(t), -w});
+        const auto [t, w] = split_weight(spec);
+        q.minus(t, w);
       }
       for (const auto& spec : o->images) {
-        const auto [file, w] = search::split_weight(spec);
-        const std::string bytes = read_file(file);
-        terms.push_back({s.image_embedding({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}), w});
+        const auto [file, w] = split_weight(spec);
+        q.image(file, w);
       }
       for (const auto& spec : o->likes) {
-        const auto [value, w] = search::split_weight(spec);
-        const int64_t id = indexed_image(s, value);
-        terms.push_back({s.stored_embedding(id), w});
-        if (w > 0) exclude.push_back(id);  // more like it: the image itself is no result
+        const auto [value, w] = split_weight(spec);
+        q.like(indexed_image(lib, value), w);
       }
-      const auto hits = s.by_vector(search::combine_terms(terms), q, exclude);
-      for (const auto& h : hits) {
+      for (const auto& h : searcher.images(q)) {
         nlohmann::json r = {{"id", h.id}, {"score", h.score}, {"width", h.width}, {"height", h.height}};
         put_path(r, "path", h.path);
         r["paths"] = h.paths;
-        search::put_image_details(r, h);
+        put_image_details(r, h);
         for (const auto& p : h.paths)
-          if (!text::is_valid_utf8(p)) {
+          if (!is_valid_utf8(p)) {
             nlohmann::json exact = nlohmann::json::array();
-            for (const auto& q : h.paths) exact.push_back(base64_encode(reinterpret_cast<const uint8_t*>(q.data()), q.size()));
+            for (const auto& q : h.paths) exact.push_back(base64_encode({reinterpret_cast<const uint8_t*>(q.data()), q.size()}));
             r["paths_base64"] = exact;
             break;
           }

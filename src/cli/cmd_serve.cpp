@@ -11,9 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "core/error.h"
-#include "pipeline/watch.h"
-#include "search/zeroshot.h"
+#include "clipdex/clipdex.h"
 #include "server/server.h"
 
 namespace clipdex::cli {
@@ -75,14 +73,14 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--prompts-file", o->server.api.prompts_file, "Prompt sets for /api/v1/classify {\"prompts\": NAME}");
   cmd->callback([o] {
     if (::pipe(g_signal_pipe) != 0) throw IoError("cannot create a pipe");
-    auto lib = std::make_shared<pipeline::Library>(o->db, pipeline::Library::Open::Existing);
-    auto emb = o->model.open_for(*lib, /*remember=*/false);
+    Library lib = Library::open(o->db);
+    const Model model = o->model.open_for(lib);
     if (o->server.api.cache_dir.empty()) o->server.api.cache_dir = o->db + ".cache";
-    server::Server srv(lib, emb, o->server);
+    server::Server srv(lib, model, o->server);
     const int port = srv.bind();
     std::cout << "clipdex: serving " << o->db << " on http://" << o->server.host << ":" << port << "/" << std::endl;
-    std::cout << "clipdex: kernels " << emb->model().info().kernels << std::endl;
-    if (!emb->model().info().adapter.empty()) std::cout << "clipdex: LoRA adapter " << emb->model().info().adapter << std::endl;
+    std::cout << "clipdex: kernels " << model.kernels() << std::endl;
+    if (!model.adapter().empty()) std::cout << "clipdex: LoRA adapter " << model.adapter() << std::endl;
     if (!srv.writes_enabled())
       std::cerr << "clipdex: warning: " << o->server.host << " is not a loopback address and no --token is set: "
                 << "anyone who can reach it can search and see your photos; indexing and deleting are disabled\n";
@@ -101,21 +99,19 @@ void register_serve(CLI::App& app) {
     std::atomic<bool> stop_watching{false};
     std::thread watcher;
     if (!o->watch.empty()) {
-      pipeline::IndexOptions opt;
+      IndexOptions opt;
       opt.writer_name = "clipdex serve --watch";
-      opt.progress = false;
-      opt.decode.max_pixels = o->server.api.max_pixels;
-      pipeline::WatchCallbacks cb;
-      cb.on_pass = [](const pipeline::IndexReport& r) {
+      opt.max_pixels = o->server.api.max_pixels;
+      WatchCallbacks cb;
+      cb.on_pass = [](const IndexReport& r) {
         if (r.embedded + r.removed + r.failed + r.duplicates > 0)
           std::cout << "clipdex: watch: " << r.embedded << " embedded, " << r.removed << " removed, " << r.failed
                     << " failed" << std::endl;
       };
       cb.on_problem = [](const std::string& why) { std::cerr << "clipdex: watch: " << why << " (will retry)" << std::endl; };
-      const auto quiet = std::chrono::milliseconds(static_cast<int64_t>(o->debounce * 1000));
-      watcher = std::thread([&, opt, cb, quiet] {
+      watcher = std::thread([&, opt, cb] {
         try {
-          pipeline::watch_and_index(*lib, *emb, o->watch, opt, quiet, stop_watching, cb);
+          lib.watch(model, o->watch, opt, o->debounce, stop_watching, cb);
         } catch (const std::exception& e) {
           std::cerr << "clipdex: watch stopped: " << e.what() << std::endl;
         }

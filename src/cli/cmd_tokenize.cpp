@@ -1,16 +1,15 @@
 // clipdex tokenize --vocab FILE [--context N]: JSON lines {"text": ...} in, {"ids": [...]} out.
-#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/json_lines.h"
-#include "core/error.h"
-#include "text/tokenizer.h"
-#include "text/xlmr_tokenizer.h"
+#include "clipdex/error.h"
+#include "clipdex/text.h"
 
 namespace clipdex::cli {
 
@@ -29,16 +28,11 @@ void register_tokenize(CLI::App& app) {
       ->check(CLI::Range(2, 1 << 20));
   cmd->callback([opts] {
     // XLM-R (multilingual towers) ids carry <s> ... </s>; CLIP's BPE ids are bare.
-    std::function<std::vector<int32_t>(const std::string&)> ids_of;
-    if (text::XlmrTokenizer::present(opts->vocab)) {
-      auto tok = std::make_shared<text::XlmrTokenizer>(text::XlmrTokenizer::load(opts->vocab));
-      ids_of = [tok, ctx = opts->context](const std::string& t) { return ctx ? tok->tokenize(t, ctx) : tok->encode(t); };
-    } else {
-      auto tok = std::make_shared<text::Tokenizer>(text::BpeVocab::load(opts->vocab));
-      ids_of = [tok, ctx = opts->context](const std::string& t) { return ctx ? tok->tokenize(t, ctx) : tok->encode(t); };
-    }
+    const Tokenizer tok = Tokenizer::open(opts->vocab);
     const int failures = for_each_json_line(std::cin, [&](const nlohmann::json& in) {
-      std::cout << nlohmann::json{{"ids", ids_of(require_string(in, "text"))}}.dump() << '\n';
+      const std::string text = require_string(in, "text");
+      const auto ids = opts->context ? tok.tokenize(text, opts->context) : tok.encode(text);
+      std::cout << nlohmann::json{{"ids", ids}}.dump() << '\n';
     });
     if (failures) throw PartialFailure(fmt::format("{} input line(s) failed", failures));
   });

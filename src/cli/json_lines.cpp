@@ -4,9 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "core/base64.h"
-#include "core/error.h"
-#include "text/utf8.h"
+#include "clipdex/error.h"
+#include "clipdex/util.h"
 
 namespace clipdex::cli {
 
@@ -42,7 +41,7 @@ std::string printable(const std::string& name) {
     const auto c = static_cast<unsigned char>(name[i]);
     // The longest valid UTF-8 sequence starting here (1 for ASCII), or 0.
     size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len > 1 && (i + len > name.size() || !text::is_valid_utf8(std::string_view(name).substr(i, len)))) len = 0;
+    if (len > 1 && (i + len > name.size() || !is_valid_utf8(std::string_view(name).substr(i, len)))) len = 0;
     if (len == 0 || c < 0x20 || c == 0x7f || c == '\\') {
       out += c == '\\' ? std::string("\\\\") : fmt::format("\\x{:02x}", c);
       ++i;
@@ -62,13 +61,20 @@ std::string printable(const std::string& name) {
 
 void put_path(nlohmann::json& obj, const std::string& key, const std::string& path) {
   obj[key] = path;
-  if (!text::is_valid_utf8(path))
-    obj[key + "_base64"] = base64_encode(reinterpret_cast<const uint8_t*>(path.data()), path.size());
+  if (!is_valid_utf8(path))
+    obj[key + "_base64"] = base64_encode({reinterpret_cast<const uint8_t*>(path.data()), path.size()});
+}
+
+void put_image_details(nlohmann::json& obj, const ImageHit& hit) {
+  obj["date"] = hit.date;
+  obj["date_source"] = hit.date_from_exif ? "exif" : "file";
+  if (!hit.format.empty()) obj["format"] = hit.format;
+  if (!hit.camera.empty()) obj["camera"] = hit.camera;
 }
 
 std::string require_string(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) throw_input("expected a string field \"{}\"", key);
+  if (it == obj.end() || !it->is_string()) throw InputError(fmt::format("expected a string field \"{}\"", key));
   return it->get<std::string>();
 }
 

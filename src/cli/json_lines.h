@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clipdex/clipdex.h"
+
 namespace clipdex::cli {
 
 // Calls fn for each non-empty line parsed as a JSON object; returns the number of failed lines.
@@ -23,6 +25,10 @@ std::string printable(const std::string& name);
 // Sets obj[key] to a path; a path that is not valid UTF-8 also gets obj[key + "_base64"] with
 // its exact bytes (the plain field then shows U+FFFD where the invalid bytes were).
 void put_path(nlohmann::json& obj, const std::string& key, const std::string& path);
+
+// An image result's date, where the date came from, format and camera, as `search --json` and
+// the HTTP API show them.
+void put_image_details(nlohmann::json& obj, const ImageHit& hit);
 
 // The string field `key` of obj, or InputError.
 std::string require_string(const nlohmann::json& obj, const char* key);

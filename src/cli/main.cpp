@@ -6,12 +6,12 @@
 //   another process (--no-wait); 5 an internal error (a bug: please report it).
 #include <cstdio>
 #include <exception>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "core/error.h"
-#include "pipeline/indexer.h"
+#include "clipdex/error.h"
 
 namespace {
 
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
     std::fputs(kGettingStarted, stdout);
     return 0;
   }
+  // Commands write stdout through iostreams only: unsynchronised streams read and write JSON
+  // lines several times faster.
+  std::ios::sync_with_stdio(false);
   CLI::App app{"clipdex: CLIP image-text retrieval engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "clipdex 0.1.0");
@@ -67,7 +70,7 @@ int main(int argc, char** argv) {
   } catch (const clipdex::IoError& e) {
     std::fprintf(stderr, "clipdex: error: %s\n", e.what());
     return 3;
-  } catch (const clipdex::pipeline::LibraryBusy& e) {
+  } catch (const clipdex::LibraryBusy& e) {
     std::fprintf(stderr, "clipdex: error: %s\n", e.what());
     return 4;
   } catch (const std::exception& e) {

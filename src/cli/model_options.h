@@ -1,34 +1,25 @@
 #pragma once
 // The --model / --vocab / --arch options that every model-loading subcommand takes.
-#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "pipeline/embedder.h"
-#include "pipeline/library.h"
+#include "clipdex/clipdex.h"
 
 namespace clipdex::cli {
 
 struct ModelOptions {
   std::string model;
-  std::string vocab;
-  std::string arch;
-  std::string text_model;  // a separate text tower (M-CLIP) for the model's images
-  std::string adapter;     // a PEFT LoRA adapter folder merged into the model
-  std::string precision;   // auto | fp32 | bf16 | int8 ("" = the library's, else auto)
-  bool exact_decode = false;
+  clipdex::ModelOptions options;  // vocab, arch, text model, adapter, precision, exact decode
 
   void add_to(CLI::App* cmd, bool required = true);
-  std::shared_ptr<pipeline::Embedder> open() const;
-  // Options not given come from the library's settings; given ones are remembered there
-  // (paths made absolute) when `remember` is set.
-  std::shared_ptr<pipeline::Embedder> open_for(pipeline::Library& lib, bool remember);
+  clipdex::Model open() const;
+  // The library's model: options not given come from what the library remembers, and the
+  // model must be the one its vectors came from.
+  clipdex::Model open_for(const Library& lib) const;
 };
 
 // Adds --precision to a command that loads a model without ModelOptions (model info).
 void add_precision_option(CLI::App* cmd, std::string& precision);
-// "" and "auto" resolve to Auto; anything else must name a precision (InputError otherwise).
-kernels::Precision precision_from(const std::string& option);
 
 }  // namespace clipdex::cli

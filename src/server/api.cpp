@@ -8,23 +8,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
-#include "core/base64.h"
-#include "core/error.h"
-#include "core/mapped_file.h"
-#include "image/decode.h"
-#include "image/encode.h"
-#include "search/duplicates.h"
-#include "search/filters.h"
-#include "search/query_terms.h"
-#include "search/zeroshot.h"
+#include "clipdex/images.h"
+#include "clipdex/util.h"
 #include "server/bounded_dir.h"
-#include "server/served_file.h"
 
 namespace clipdex::server {
 namespace {
-
-using pipeline::WriterLock;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -65,27 +54,26 @@ size_t parse_offset(const std::string& s) {
   try {
     size_t pos = 0;
     const long v = std::stol(s, &pos);
-    if (pos != s.size() || v < 0 || v >= static_cast<long>(search::kMaxResultDepth)) throw std::invalid_argument("offset");
+    if (pos != s.size() || v < 0 || v >= static_cast<long>(kMaxResultDepth)) throw std::invalid_argument("offset");
     return static_cast<size_t>(v);
   } catch (const std::exception&) {
-    throw ApiError(400, fmt::format("offset must be an integer from 0 to {}", search::kMaxResultDepth - 1));
+    throw ApiError(400, fmt::format("offset must be an integer from 0 to {}", kMaxResultDepth - 1));
   }
 }
 
-search::Query query_from(const std::map<std::string, std::string>& p) {
-  search::Query q;
+Query query_from(const std::map<std::string, std::string>& p) {
+  Query q;
   if (auto it = p.find("k"); it != p.end()) q.k = parse_k(it->second);
   if (auto it = p.find("min_score"); it != p.end()) q.min_score = parse_score(it->second);
   if (auto it = p.find("offset"); it != p.end()) q.offset = parse_offset(it->second);
-  if (q.offset + q.k > search::kMaxResultDepth)
-    throw ApiError(400, fmt::format("offset + k must be at most {}", search::kMaxResultDepth));
+  if (q.offset + q.k > kMaxResultDepth) throw ApiError(400, fmt::format("offset + k must be at most {}", kMaxResultDepth));
   // Filters as query parameters (?folder=...&since=2023&format=jpeg,png); a bad value is a 400.
   for (const auto& [key, value] : p)
-    if (search::is_filter_field(key) && !value.empty()) search::add_filter_field(q.filter, key, value);
+    if (Filters::is_field(key) && !value.empty()) q.filters.add(key, value);
   return q;
 }
 
-search::Query query_from(const json& j) {
+Query query_from(const json& j) {
   std::map<std::string, std::string> p;
   if (j.contains("k")) p["k"] = j["k"].is_number() ? j["k"].dump() : "x";
   if (j.contains("min_score")) p["min_score"] = j["min_score"].is_number() ? j["min_score"].dump() : "x";
@@ -97,11 +85,11 @@ search::Query query_from(const json& j) {
     const json& f = j["filters"];
     if (!f.is_object()) throw ApiError(400, "\"filters\" must be an object");
     for (const auto& [key, value] : f.items()) {
-      if (!search::is_filter_field(key)) throw ApiError(400, fmt::format("unknown filter \"{}\"", key));
+      if (!Filters::is_field(key)) throw ApiError(400, fmt::format("unknown filter \"{}\"", key));
       const json values = value.is_array() ? value : json::array({value});
       for (const auto& v : values) {
-        if (v.is_string()) search::add_filter_field(q.filter, key, v.get<std::string>());
-        else if (v.is_number_integer()) search::add_filter_field(q.filter, key, v.dump());
+        if (v.is_string()) q.filters.add(key, v.get<std::string>());
+        else if (v.is_number_integer()) q.filters.add(key, v.dump());
         else throw ApiError(400, fmt::format("filter \"{}\" takes a string or an integer", key));
       }
     }
@@ -109,26 +97,29 @@ search::Query query_from(const json& j) {
   return q;
 }
 
-json image_results(const std::vector<search::ImageHit>& hits) {
+json image_results(const std::vector<ImageHit>& hits) {
   json results = json::array();
   for (const auto& h : hits) {
     json r = {{"id", h.id},        {"path", h.path},     {"paths", h.paths},
               {"score", h.score},  {"width", h.width},   {"height", h.height},
               {"url", fmt::format("/images/{}", h.id)}, {"thumb", fmt::format("/thumbs/{}", h.id)}};
-    search::put_image_details(r, h);
+    r["date"] = h.date;
+    r["date_source"] = h.date_from_exif ? "exif" : "file";
+    if (!h.format.empty()) r["format"] = h.format;
+    if (!h.camera.empty()) r["camera"] = h.camera;
     results.push_back(std::move(r));
   }
   return {{"results", results}};
 }
 
-json text_results(const std::vector<search::TextHit>& hits) {
+json text_results(const std::vector<TextHit>& hits) {
   json results = json::array();
   for (const auto& h : hits) results.push_back({{"id", h.id}, {"text", h.text}, {"score", h.score}});
   return {{"results", results}};
 }
 
 std::string content_type_of(std::span<const uint8_t> bytes) {
-  const std::string f = image::detect_format(bytes);
+  const std::string f = image_format(bytes);
   if (f == "jpeg") return "image/jpeg";
   if (f.empty()) return "application/octet-stream";
   return "image/" + f;
@@ -140,26 +131,32 @@ std::string str(const json& j, const char* key) {
   return j[key].get<std::string>();
 }
 
+std::string as_string(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+std::span<const uint8_t> as_bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
 }  // namespace
 
 ApiResponse error_response(int status, const std::string& message) { return json_response({{"error", message}}, status); }
 
-Api::Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder,
-         size_t cache_entries, ApiOptions options)
-    : lib_(lib),
-      searcher_(lib, std::move(embedder), cache_entries),
+Api::Api(Library library, Model model, size_t cache_entries, ApiOptions options)
+    : lib_(library),
+      model_(model),
+      searcher_(std::move(library), std::move(model), {cache_entries, options.max_pixels}),
       options_(std::move(options)),
-      pixels_(std::max(options_.pixel_budget, options_.max_pixels)) {
-  image::DecodeOptions d;
-  d.max_pixels = options_.max_pixels;
-  searcher_.set_decode_options(d);
-}
+      pixels_(std::max(options_.pixel_budget, options_.max_pixels)) {}
 
 void Api::require_token(const ApiRequest& r) const {
   if (options_.token.empty()) return;
   auto it = r.headers.find("authorization");
   if (it == r.headers.end() || it->second != "Bearer " + options_.token)
     throw ApiError(401, "this endpoint needs the server token: Authorization: Bearer TOKEN");
+}
+
+int64_t Api::content_id(int64_t id) const {
+  if (id < 0) throw ApiError(400, "image id must be a non-negative integer");
+  if (!lib_.image(id)) throw ApiError(404, fmt::format("no indexed image has id {}", id));
+  return id;
 }
 
 int64_t Api::content_id_param(const ApiRequest& r) const {
@@ -172,25 +169,39 @@ int64_t Api::content_id_param(const ApiRequest& r) const {
   } catch (const std::exception&) {
     id = -1;
   }
-  if (id < 0) throw ApiError(400, "image id must be a non-negative integer");
-  if (!lib_->catalog().content(id)) throw ApiError(404, fmt::format("no indexed image has id {}", id));
-  return id;
+  return content_id(id);
 }
 
-std::vector<float> Api::embed_upload(std::span<const uint8_t> bytes) {
-  const auto lease = pixels_.reserve_for(bytes, options_.max_pixels);
-  return searcher_.image_embedding(bytes);
+PixelBudget::Lease Api::reserve_pixels(std::span<const uint8_t> bytes) {
+  if (const auto size = image_size(bytes); size && uint64_t{size->first} * size->second > options_.max_pixels)
+    throw ApiError(413, fmt::format("the image is {}x{} pixels, over the server's limit of {}", size->first, size->second,
+                                    options_.max_pixels));
+  return pixels_.reserve_for(bytes, options_.max_pixels);
+}
+
+std::string Api::indexed_file(int64_t id) const {
+  try {
+    return lib_.read_image(id, options_.max_file_bytes);
+  } catch (const Library::NotFound& e) {
+    throw ApiError(404, e.what());
+  } catch (const Library::Changed& e) {
+    throw ApiError(409, e.what());
+  } catch (const Library::TooLarge& e) {
+    throw ApiError(413, e.what());
+  }
 }
 
 ApiResponse Api::search_get(const ApiRequest& r) {
   auto q = r.params.find("q");
   if (q == r.params.end() || q->second.empty()) throw ApiError(400, "missing query parameter q");
-  return json_response(image_results(searcher_.by_text(q->second, query_from(r.params))));
+  Query query = query_from(r.params);
+  query.text(q->second);
+  return json_response(image_results(searcher_.images(query)));
 }
 
 ApiResponse Api::search_post(const ApiRequest& r) {
   const json j = parse_body(r);
-  const auto q = query_from(j);
+  auto q = query_from(j);
   const std::string target = j.contains("target") ? str(j, "target") : "images";
   if (target != "images" && target != "texts") throw ApiError(400, "target must be \"images\" or \"texts\"");
   // One term at the top level ({"text": ...}), or "terms": a weighted sum (docs/API.md).
@@ -204,8 +215,7 @@ ApiResponse Api::search_post(const ApiRequest& r) {
   } else {
     terms = json::array({j});
   }
-  std::vector<search::WeightedVector> vectors;
-  std::vector<int64_t> exclude;
+  std::vector<PixelBudget::Lease> leases;  // uploads' pixels, held until the search is done
   for (const auto& t : terms) {
     if (!t.is_object()) throw ApiError(400, "each term must be an object");
     const int given = int(t.contains("text")) + int(t.contains("image_base64")) + int(t.contains("id"));
@@ -217,41 +227,42 @@ ApiResponse Api::search_post(const ApiRequest& r) {
       weight = t["weight"].get<float>();
     }
     if (t.contains("text")) {
-      vectors.push_back({searcher_.text_embedding(str(t, "text")), weight});
+      const std::string text = str(t, "text");
+      if (text.empty()) throw ApiError(400, "\"text\" must not be empty");
+      q.text(text, weight);
     } else if (t.contains("image_base64")) {
-      vectors.push_back({embed_upload(base64_decode(str(t, "image_base64"))), weight});
+      const auto bytes = base64_decode(str(t, "image_base64"));
+      if (bytes.empty()) throw ApiError(400, "\"image_base64\" holds no image");
+      leases.push_back(reserve_pixels(bytes));
+      q.image_bytes(std::string(bytes.begin(), bytes.end()), weight);
     } else {
       if (!t["id"].is_number_integer()) throw ApiError(400, "\"id\" must be an integer");
-      ApiRequest idr;
-      idr.params["id"] = std::to_string(t["id"].get<int64_t>());
-      const int64_t id = content_id_param(idr);
-      vectors.push_back({*lib_->catalog().embedding(id), weight});
-      if (weight > 0) exclude.push_back(id);
+      q.like(content_id(t["id"].get<int64_t>()), weight);
     }
   }
-  const auto v = search::combine_terms(vectors);  // cancelling terms: InputError -> 400
-  if (target == "texts" && !q.filter.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
-  if (target == "texts") return json_response(text_results(searcher_.texts_for_vector(v, q)));
-  return json_response(image_results(searcher_.by_vector(v, q, exclude)));
+  // Cancelling terms: InputError -> 400.
+  if (target == "texts" && !q.filters.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
+  if (target == "texts") return json_response(text_results(searcher_.texts(q)));
+  return json_response(image_results(searcher_.images(q)));
 }
 
 ApiResponse Api::duplicates(const ApiRequest& r) {
-  search::DuplicateOptions opt;
-  opt.max_groups = 100;
+  float threshold = 0.95f;
+  size_t limit = 100;
   if (auto it = r.params.find("threshold"); it != r.params.end()) {
     const float t = parse_score(it->second);
     if (!(t > 0.0f)) throw ApiError(400, "threshold must be a cosine greater than 0 and at most 1");
-    opt.threshold = t;
+    threshold = t;
   }
   if (auto it = r.params.find("limit"); it != r.params.end()) {
     try {
-      opt.max_groups = parse_k(it->second);
+      limit = parse_k(it->second);
     } catch (const ApiError&) {
       throw ApiError(400, "limit must be an integer from 1 to 1000");
     }
   }
   json groups = json::array();
-  for (const auto& g : search::find_duplicates(*lib_, opt)) {
+  for (const auto& g : lib_.duplicates(threshold, limit)) {
     json images = json::array();
     for (const auto& img : g.images)
       images.push_back({{"id", img.id}, {"path", img.paths.empty() ? "" : img.paths.front()}, {"paths", img.paths},
@@ -259,7 +270,7 @@ ApiResponse Api::duplicates(const ApiRequest& r) {
                         {"thumb", fmt::format("/thumbs/{}", img.id)}});
     groups.push_back({{"size", g.images.size()}, {"min_score", g.min_score}, {"images", images}});
   }
-  return json_response({{"threshold", opt.threshold}, {"groups", groups}});
+  return json_response({{"threshold", threshold}, {"groups", groups}});
 }
 
 ApiResponse Api::search_image(const ApiRequest& r) {
@@ -269,22 +280,23 @@ ApiResponse Api::search_image(const ApiRequest& r) {
   for (const char* key : {"k", "min_score", "offset", "target", "folder", "path", "since", "until", "min_width",
                           "min_height", "format"})
     if (auto it = r.files.find(key); it != r.files.end()) p[key] = it->second.content;
-  const auto q = query_from(p);
+  auto q = query_from(p);
   const auto& c = f->second.content;
-  const auto v = embed_upload({reinterpret_cast<const uint8_t*>(c.data()), c.size()});
+  const auto lease = reserve_pixels(as_bytes(c));
+  q.image_bytes(c);
   if (p.count("target") && p["target"] == "texts") {
-    if (!q.filter.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
-    return json_response(text_results(searcher_.texts_for_vector(v, q)));
+    if (!q.filters.empty()) throw ApiError(400, "filters apply to image results, not target \"texts\"");
+    return json_response(text_results(searcher_.texts(q)));
   }
-  return json_response(image_results(searcher_.by_vector(v, q)));
+  return json_response(image_results(searcher_.images(q)));
 }
 
 ApiResponse Api::classify(const ApiRequest& r) {
   const json j = parse_body(r);
-  search::PromptSet set;
+  PromptSet set;
   if (j.contains("prompts")) {
     if (options_.prompts_file.empty()) throw ApiError(400, "this server has no prompt sets (start it with --prompts-file)");
-    set = search::load_prompt_set(options_.prompts_file, str(j, "prompts"));
+    set = PromptSet::named(str(j, "prompts"), options_.prompts_file);
   } else if (j.contains("labels") && j["labels"].is_array()) {
     for (const auto& l : j["labels"]) {
       if (!l.is_string() || l.get<std::string>().empty()) throw ApiError(400, "labels must be non-empty strings");
@@ -305,16 +317,16 @@ ApiResponse Api::classify(const ApiRequest& r) {
   }
   std::vector<float> v;
   if (j.contains("image_base64")) {
-    v = embed_upload(base64_decode(str(j, "image_base64")));
+    const auto bytes = base64_decode(str(j, "image_base64"));
+    const auto lease = reserve_pixels(bytes);
+    v = model_.embed_encoded_images({std::span<const uint8_t>(bytes)}, /*normalize=*/true);
   } else if (j.contains("id") && j["id"].is_number_integer()) {
-    ApiRequest idr;
-    idr.params["id"] = std::to_string(j["id"].get<int64_t>());
-    v = *lib_->catalog().embedding(content_id_param(idr));
+    v = lib_.embedding(content_id(j["id"].get<int64_t>()));
   } else {
     throw ApiError(400, "give \"image_base64\" or \"id\"");
   }
   const size_t top = j.contains("top") && j["top"].is_number_unsigned() ? j["top"].get<size_t>() : 5;
-  search::ZeroShotClassifier clf(searcher_.embedder(), std::move(set), options_.cache_dir);
+  const Classifier clf(model_, std::move(set), options_.cache_dir);
   json preds = json::array();
   for (const auto& p : clf.classify(v, top))
     preds.push_back({{"label", p.label}, {"probability", p.probability}, {"score", p.score}});
@@ -326,18 +338,14 @@ ApiResponse Api::classify(const ApiRequest& r) {
 
 ApiResponse Api::image(const ApiRequest& r) {
   const int64_t id = content_id_param(r);
-  std::string bytes = read_indexed_file(*lib_, id, options_.max_file_bytes);
-  const auto encoded = std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  const std::string format = image::detect_format(encoded);
+  std::string bytes = indexed_file(id);
+  const std::string format = image_format(as_bytes(bytes));
   if (format == "tiff" || format == "heif") {
     // Browsers show neither TIFF nor HEIC: send the full-size picture as a JPEG instead.
-    const auto lease = pixels_.reserve_for(encoded, options_.max_pixels);
-    image::DecodeOptions d;
-    d.max_pixels = options_.max_pixels;
-    const auto jpg = image::encode_jpeg(image::decode_image(encoded, d, fmt::format("image {}", id)), 92);
-    return {200, "image/jpeg", std::string(jpg.begin(), jpg.end()), {{"Cache-Control", "no-cache"}}};
+    const auto lease = reserve_pixels(as_bytes(bytes));
+    return {200, "image/jpeg", as_string(to_jpeg(as_bytes(bytes), options_.max_pixels, 92)), {{"Cache-Control", "no-cache"}}};
   }
-  return {200, content_type_of(encoded), std::move(bytes), {{"Cache-Control", "no-cache"}}};
+  return {200, content_type_of(as_bytes(bytes)), std::move(bytes), {{"Cache-Control", "no-cache"}}};
 }
 
 ApiResponse Api::thumb(const ApiRequest& r) {
@@ -353,7 +361,7 @@ ApiResponse Api::thumb(const ApiRequest& r) {
     if (pos == 0 || pos != it->second.size() || size < 16 || size > 1024)
       throw ApiError(400, "size must be an integer from 16 to 1024");
   }
-  const auto content = lib_->catalog().content(id);
+  const auto content = lib_.image(id);
   const std::string dir = options_.cache_dir.empty() ? "" : options_.cache_dir + "/thumbs";
   const std::string file = dir.empty() ? "" : fmt::format("{}/{}-{}.jpg", dir, content->hash, size);
   if (!file.empty() && fs::exists(file)) {
@@ -361,16 +369,11 @@ ApiResponse Api::thumb(const ApiRequest& r) {
     fs::last_write_time(file, fs::file_time_type::clock::now(), ec);  // recently used: pruned last
     return {200, "image/jpeg", read_file(file), {{"Cache-Control", "max-age=86400"}}};
   }
-  const std::string original = read_indexed_file(*lib_, id, options_.max_file_bytes);
-  const auto encoded = std::span(reinterpret_cast<const uint8_t*>(original.data()), original.size());
+  const std::string original = indexed_file(id);
   std::string bytes;
   {
-    const auto lease = pixels_.reserve_for(encoded, options_.max_pixels);
-    image::DecodeOptions d;
-    d.max_pixels = options_.max_pixels;
-    d.reduce_to = size;  // a thumbnail never needs more pixels (PIL's thumbnail() drafts too)
-    const auto jpg = image::encode_jpeg(image::thumbnail(image::decode_image(encoded, d, fmt::format("image {}", id)), size), 85);
-    bytes.assign(jpg.begin(), jpg.end());
+    const auto lease = reserve_pixels(as_bytes(original));
+    bytes = as_string(thumbnail_jpeg(as_bytes(original), size, options_.max_pixels, 85));
   }
   if (!file.empty()) {
     std::error_code ec;
@@ -388,13 +391,13 @@ ApiResponse Api::index(const ApiRequest& r) {
   std::vector<std::string> roots;
   if (!r.files.empty()) {
     // Uploaded images are kept beside the database and indexed from there.
-    const fs::path dir = lib_->db_path() + ".uploads";
+    const fs::path dir = lib_.path() + ".uploads";
     fs::create_directories(dir);
     for (const auto& [field, f] : r.files) {
       if (field != "image") continue;
       const std::string ext = fs::path(f.filename).extension().string();
       const auto bytes = std::span(reinterpret_cast<const uint8_t*>(f.content.data()), f.content.size());
-      const std::string format = image::detect_format(bytes);
+      const std::string format = image_format(bytes);
       if (format.empty()) throw ApiError(400, fmt::format("'{}' is not a supported image", f.filename));
       const std::string name = fmt::format("{:016x}.{}", std::hash<std::string>{}(f.content), format == "jpeg" ? "jpg" : format);
       write_file_atomic((dir / name).string(), f.content);
@@ -410,12 +413,11 @@ ApiResponse Api::index(const ApiRequest& r) {
     }
   }
   if (roots.empty()) throw ApiError(400, "no images given");
-  pipeline::IndexOptions opt;
+  IndexOptions opt;
   opt.writer_name = "clipdex serve";
-  opt.wait_for_writer = WriterLock::Wait::No;  // a request does not wait an hour for a cron job
-  opt.progress = false;
-  opt.decode.max_pixels = options_.max_pixels;
-  const auto rep = pipeline::index_folders(*lib_, searcher_.embedder(), roots, opt);  // busy: 409 (server.cpp)
+  opt.wait = false;  // a request does not wait an hour for a cron job
+  opt.max_pixels = options_.max_pixels;
+  const auto rep = lib_.index(model_, roots, opt);  // busy: 409 (server.cpp)
   return json_response({{"scanned", rep.scanned}, {"embedded", rep.embedded}, {"duplicates", rep.duplicates},
                         {"unchanged", rep.unchanged}, {"failed", rep.failed}, {"removed", rep.removed}});
 }
@@ -423,50 +425,35 @@ ApiResponse Api::index(const ApiRequest& r) {
 ApiResponse Api::remove(const ApiRequest& r) {
   require_token(r);
   const int64_t id = content_id_param(r);
-  std::lock_guard lock(lib_->jobs_mutex());
-  const pipeline::Library::WriterScope writer(*lib_, "clipdex serve", WriterLock::Wait::No);  // busy: 409
-  store::CatalogChange change;
-  change.removed_paths = lib_->catalog().paths_of(id);
-  lib_->apply(change);
-  {
-    std::unique_lock w(lib_->mutex());
-    lib_->save_vectors();
-  }
-  return json_response({{"deleted", id}, {"paths", change.removed_paths}});
+  const auto paths = lib_.remove(id, "clipdex serve");  // busy: 409 (server.cpp)
+  return json_response({{"deleted", id}, {"paths", paths}});
 }
 
 ApiResponse Api::stats(const ApiRequest&) {
-  const auto st = lib_->catalog().stats();
-  size_t index_size = 0;
-  lib_->sync();
-  {
-    std::shared_lock lock(lib_->mutex());
-    const auto* idx = lib_->vectors();
-    index_size = idx ? idx->size() : 0;
-  }
-  auto& c = searcher_.cache();
-  const double lookups = static_cast<double>(c.hits() + c.misses());
-  return json_response({{"images", st.contents}, {"files", st.files}, {"failed", st.failed}, {"texts", st.texts},
-                        {"model", searcher_.embedder().model_id()},
-                        {"precision", searcher_.embedder().model().info().precision},
-                        {"kernels", searcher_.embedder().model().info().kernels},
-                        {"adapter", searcher_.embedder().model().info().adapter},
-                        {"index_type", lib_->setting("index_type", "flat")}, {"index_size", index_size},
-                        {"cache", {{"entries", c.size()}, {"hits", c.hits()}, {"misses", c.misses()},
-                                   {"hit_rate", lookups > 0 ? c.hits() / lookups : 0.0}}}});
+  const auto st = lib_.stats();
+  const auto c = searcher_.cache();
+  const double lookups = static_cast<double>(c.hits + c.misses);
+  return json_response({{"images", st.images}, {"files", st.files}, {"failed", st.failed}, {"texts", st.texts},
+                        {"model", model_.id()},
+                        {"precision", model_.precision()},
+                        {"kernels", model_.kernels()},
+                        {"adapter", model_.adapter()},
+                        {"index_type", st.index_type}, {"index_size", st.index_size},
+                        {"cache", {{"entries", c.entries}, {"hits", c.hits}, {"misses", c.misses},
+                                   {"hit_rate", lookups > 0 ? c.hits / lookups : 0.0}}}});
 }
 
 ApiResponse Api::healthz(const ApiRequest&) { return json_response({{"status", "ok"}}); }
 
 ApiResponse Api::metrics(const ApiRequest&) {
-  const auto st = lib_->catalog().stats();
-  auto& c = searcher_.cache();
+  const auto st = lib_.stats();
+  const auto c = searcher_.cache();
   const std::string extra = fmt::format(
       "# TYPE clipdex_query_cache_hits_total counter\nclipdex_query_cache_hits_total {}\n"
       "# TYPE clipdex_query_cache_misses_total counter\nclipdex_query_cache_misses_total {}\n"
       "# TYPE clipdex_index_images gauge\nclipdex_index_images {}\n"
       "# TYPE clipdex_index_texts gauge\nclipdex_index_texts {}\n",
-      c.hits(), c.misses(), st.contents, st.texts);
+      c.hits, c.misses, st.images, st.texts);
   return {200, "text/plain; version=0.0.4", metrics_.render(extra), {}};
 }
 

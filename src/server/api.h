@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/indexer.h"
-#include "search/searcher.h"
+#include "clipdex/clipdex.h"
 #include "server/metrics.h"
 #include "server/pixel_budget.h"
 
@@ -65,8 +64,7 @@ struct ApiOptions {
 // Shared state of all handlers.
 class Api {
  public:
-  Api(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder, size_t cache_entries,
-      ApiOptions options);
+  Api(Library library, Model model, size_t cache_entries, ApiOptions options);
 
   ApiResponse search_get(const ApiRequest& r);
   ApiResponse search_post(const ApiRequest& r);
@@ -82,16 +80,20 @@ class Api {
   ApiResponse metrics(const ApiRequest& r);
 
   Metrics& metrics_registry() { return metrics_; }
-  pipeline::Library& library() { return *lib_; }
+  Library& library() { return lib_; }
 
  private:
   void require_token(const ApiRequest& r) const;
   int64_t content_id_param(const ApiRequest& r) const;
-  // Decodes and embeds an uploaded image within the pixel budget.
-  std::vector<float> embed_upload(std::span<const uint8_t> bytes);
+  int64_t content_id(int64_t id) const;  // 404 unless indexed
+  // Reserves an uploaded image's pixels in the budget (413 when one image is over max_pixels).
+  PixelBudget::Lease reserve_pixels(std::span<const uint8_t> bytes);
+  // An indexed image's file bytes; 404 / 409 / 413 when it cannot be served.
+  std::string indexed_file(int64_t id) const;
 
-  std::shared_ptr<pipeline::Library> lib_;
-  search::Searcher searcher_;
+  Library lib_;
+  Model model_;
+  Searcher searcher_;
   ApiOptions options_;
   Metrics metrics_;
   PixelBudget pixels_;

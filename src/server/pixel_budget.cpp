@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "image/probe.h"
+#include "clipdex/images.h"
 
 namespace clipdex::server {
 
@@ -15,7 +15,7 @@ PixelBudget::Lease PixelBudget::reserve(uint64_t pixels) {
 }
 
 PixelBudget::Lease PixelBudget::reserve_for(std::span<const uint8_t> encoded, uint64_t fallback) {
-  const auto size = image::probe_size(encoded);
+  const auto size = image_size(encoded);
   return reserve(size ? uint64_t{size->first} * size->second : fallback);
 }
 

@@ -10,8 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "pipeline/indexer.h"
+#include "clipdex/error.h"
 #include "server/connection_queue.h"
 #include "server/request_policy.h"
 #include "server/web_page.h"
@@ -28,9 +27,9 @@ struct Server::Impl {
   RequestPolicy policy;
   std::shared_ptr<ConnectionState> connections;
 
-  Impl(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> emb, ServerOptions opt)
+  Impl(Library lib, Model model, ServerOptions opt)
       : options(std::move(opt)),
-        api(std::move(lib), std::move(emb), options.cache_entries, options.api),
+        api(std::move(lib), std::move(model), options.cache_entries, options.api),
         connections(std::make_shared<ConnectionState>(static_cast<size_t>(std::max(1, options.threads)),
                                                       options.shutdown_grace_seconds)) {
     policy.allowed_hosts = options.allowed_hosts;
@@ -65,7 +64,7 @@ struct Server::Impl {
       out = error_response(e.status(), e.what());
     } catch (const InputError& e) {
       out = error_response(400, e.what());
-    } catch (const pipeline::LibraryBusy& e) {
+    } catch (const LibraryBusy& e) {
       out = error_response(409, std::string(e.what()) + "; try again later");
     } catch (const std::exception& e) {
       std::fprintf(stderr, "clipdex: %s %s failed: %s\n", req.method.c_str(), req.path.c_str(), e.what());
@@ -141,8 +140,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder, ServerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(lib), std::move(embedder), std::move(options))) {
+Server::Server(Library library, Model model, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(library), std::move(model), std::move(options))) {
   impl_->setup();
 }
 
@@ -153,7 +152,8 @@ int Server::bind() {
   if (o.port == 0) impl_->port = impl_->http.bind_to_any_port(o.host);
   else impl_->port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
   if (impl_->port < 0)
-    throw_io("cannot listen on {}:{} (is another server using that port? pick another with --port)", o.host, o.port);
+    throw IoError(fmt::format("cannot listen on {}:{} (is another server using that port? pick another with --port)",
+                              o.host, o.port));
   return impl_->port;
 }
 

@@ -23,7 +23,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(std::shared_ptr<pipeline::Library> lib, std::shared_ptr<const pipeline::Embedder> embedder, ServerOptions options);
+  Server(Library library, Model model, ServerOptions options);
   ~Server();
 
   // Binds the port (throws IoError when it cannot); returns the bound port.

@@ -1,5 +1,5 @@
-#include "server/served_file.h"
-
+// Library::read_image: the bytes of an indexed image, only from a file that still holds what was
+// indexed and still lies inside the indexed folders (a server never serves other files).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,10 +9,11 @@
 
 #include <fmt/format.h>
 
+#include "clipdex/clipdex.h"
 #include "pipeline/content_hash.h"
-#include "server/api.h"
+#include "pipeline/library.h"
 
-namespace clipdex::server {
+namespace clipdex {
 namespace {
 
 namespace fs = std::filesystem;
@@ -47,7 +48,7 @@ Check read_checked(const store::FileRecord& f, const std::string& hash, const st
   if (ec || std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count() != f.mtime_ns)
     return Check::Changed;
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    throw ApiError(413, fmt::format("the image is {} bytes, over the server's limit of {}", st.st_size, max_bytes));
+    throw Library::TooLarge(fmt::format("the image is {} bytes, over the server's limit of {}", st.st_size, max_bytes));
   bytes.resize(static_cast<size_t>(st.st_size));
   size_t got = 0;
   while (got < bytes.size()) {
@@ -60,9 +61,10 @@ Check read_checked(const store::FileRecord& f, const std::string& hash, const st
 
 }  // namespace
 
-std::string read_indexed_file(pipeline::Library& lib, int64_t content_id, uint64_t max_bytes) {
+std::string Library::read_image(int64_t content_id, uint64_t max_bytes) const {
+  pipeline::Library& lib = *impl_;
   const auto content = lib.catalog().content(content_id);
-  if (!content) throw ApiError(404, fmt::format("no indexed image has id {}", content_id));
+  if (!content) throw NotFound(fmt::format("no indexed image has id {}", content_id));
   const std::vector<std::string> roots = lib.roots();
   bool changed = false;
   for (const auto& f : lib.catalog().files_of(content_id)) {
@@ -72,10 +74,10 @@ std::string read_indexed_file(pipeline::Library& lib, int64_t content_id, uint64
     changed = changed || c == Check::Changed;
   }
   if (changed)
-    throw ApiError(409, fmt::format("image {} changed on disk since it was indexed (or moved outside the indexed "
+    throw Changed(fmt::format("image {} changed on disk since it was indexed (or moved outside the indexed "
                                     "folders); index again to serve it",
                                     content_id));
-  throw ApiError(404, fmt::format("image {} is no longer on disk", content_id));
+  throw NotFound(fmt::format("image {} is no longer on disk", content_id));
 }
 
-}  // namespace clipdex::server
+}  // namespace clipdex

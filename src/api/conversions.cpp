@@ -1,0 +1,44 @@
+// Between the public types and the components' own.
+#include "api/conversions.h"
+
+#include "core/error.h"
+#include "search/filters.h"
+
+namespace clipdex::api {
+
+store::ContentFilter content_filter(const Filters& f) {
+  store::ContentFilter out;
+  for (const auto& v : f.folders) search::add_filter_field(out, "folder", v);
+  for (const auto& v : f.path_globs) search::add_filter_field(out, "path", v);
+  for (const auto& v : f.formats) search::add_filter_field(out, "format", v);
+  if (!f.since.empty()) search::add_filter_field(out, "since", f.since);
+  if (!f.until.empty()) search::add_filter_field(out, "until", f.until);
+  if (f.min_width < 0 || f.min_height < 0) throw InputError("minimum sizes must not be negative");
+  out.min_width = f.min_width;
+  out.min_height = f.min_height;
+  return out;
+}
+
+ImageHit public_hit(search::ImageHit&& h) {
+  ImageHit r;
+  r.id = h.id;
+  r.path = std::move(h.path);
+  r.paths = std::move(h.paths);
+  r.score = h.score;
+  r.width = h.width;
+  r.height = h.height;
+  r.date = search::format_date(h.date);
+  r.date_from_exif = h.metadata.taken_at.has_value();
+  r.camera = search::camera_name(h.metadata);
+  r.format = std::move(h.metadata.format);
+  return r;
+}
+
+// Refuses another model's vectors; binds and remembers the model of an empty library.
+void bind_model(pipeline::Library& lib, const Model& model) {
+  lib.check_model(model.id(), /*bind_if_empty=*/true);
+  const auto& o = model.options();
+  lib.remember_model({model.path(), o.vocab, o.arch, o.text_model, o.adapter}, model.precision() == "int8");
+}
+
+}  // namespace clipdex::api

@@ -1,0 +1,15 @@
+#pragma once
+// Between the public types (include/clipdex/) and the components' own, for the api's files.
+#include "clipdex/clipdex.h"
+#include "pipeline/library.h"
+#include "search/searcher.h"
+
+namespace clipdex::api {
+
+// Filters as the catalog applies them (InputError for a bad date, format or size).
+store::ContentFilter content_filter(const Filters& f);
+ImageHit public_hit(search::ImageHit&& h);
+// Refuses another model's vectors; binds and remembers the model of an empty library.
+void bind_model(pipeline::Library& lib, const Model& model);
+
+}  // namespace clipdex::api
