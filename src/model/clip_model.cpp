@@ -132,6 +132,16 @@ void complete_xlmr_config(const Checkpoint& ck, const fs::path& dir, ModelConfig
 
 Model::~Model() = default;
 
+ModelWeights open_weights(const std::string& path, const LoadOptions& options) {
+  const Files files = locate(path);
+  ModelWeights w{Checkpoint::open(files.weights), {}, files.weights};
+  if (!options.adapter.empty()) w.checkpoint.set_adapter(LoraAdapter::open(options.adapter));
+  std::string source;
+  w.config = load_config(files, w.checkpoint, options, source);
+  if (w.config.text_kind == TextKind::Xlmr) complete_xlmr_config(w.checkpoint, fs::path(files.weights).parent_path(), w.config);
+  return w;
+}
+
 std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
   const Files files = locate(path);
   Checkpoint ck = Checkpoint::open(files.weights);

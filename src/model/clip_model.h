@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "model/checkpoint.h"
 #include "model/config.h"
 
 namespace clipdex::model {
@@ -76,6 +77,15 @@ class Model {
   std::unique_ptr<ImageTower> image_;
   std::unique_ptr<TextTower> text_;
 };
+
+// The weights (fp32 through take(), canonical names) and config of a model path, read as load()
+// reads them but not built into towers: for code that runs the tensors itself (the LoRA trainer).
+struct ModelWeights {
+  Checkpoint checkpoint;
+  ModelConfig config;
+  std::string weights_path;
+};
+ModelWeights open_weights(const std::string& path, const LoadOptions& options = {});
 
 // The tokenizer vocabulary that ships beside a model (vocab.json + merges.txt, or
 // bpe_simple_vocab_16e6.txt.gz), or "" when there is none.

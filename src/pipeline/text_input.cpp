@@ -11,9 +11,13 @@ namespace clipdex::pipeline {
 
 std::shared_ptr<const TextInput> TextInput::for_model(const model::Model& model, const std::string& model_path,
                                                       const std::string& vocab) {
+  return for_config(model.config(), model_path, vocab);
+}
+
+std::shared_ptr<const TextInput> TextInput::for_config(const model::ModelConfig& cfg, const std::string& model_path,
+                                                       const std::string& vocab) {
   auto in = std::make_shared<TextInput>();
-  const auto& cfg = model.config();
-  in->context_ = model.context_length();
+  in->context_ = cfg.text.context_length;
   if (cfg.text_kind == model::TextKind::Xlmr) {
     namespace fs = std::filesystem;
     const std::string where =

@@ -20,6 +20,9 @@ class TextInput {
   // or for XLM-R towers the model's folder. Throws InputError when there is none.
   static std::shared_ptr<const TextInput> for_model(const model::Model& model, const std::string& model_path,
                                                     const std::string& vocab);
+  // The same from a model's config alone (for code that reads the weights itself).
+  static std::shared_ptr<const TextInput> for_config(const model::ModelConfig& config, const std::string& model_path,
+                                                     const std::string& vocab);
 
   // [n, context] input ids in one buffer; sets `context`.
   std::vector<int32_t> batch(const std::vector<std::string>& texts, int64_t& context) const;
