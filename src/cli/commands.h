@@ -15,5 +15,6 @@ void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_merge(CLI::App& app);
+void register_finetune(CLI::App& app);
 
 }  // namespace clipdex::cli

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   clipdex::cli::register_eval(app);
   clipdex::cli::register_serve(app);
   clipdex::cli::register_merge(app);
+  clipdex::cli::register_finetune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,6 +74,9 @@ int main(int argc, char** argv) {
   } catch (const clipdex::LibraryBusy& e) {
     std::fprintf(stderr, "clipdex: error: %s\n", e.what());
     return 4;
+  } catch (const clipdex::Cancelled& e) {
+    std::fprintf(stderr, "clipdex: %s\n", e.what());
+    return 130;  // stopped by Ctrl-C / SIGTERM, with its work saved
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clipdex: internal error: %s\n", e.what());
     return 5;
