@@ -18,7 +18,10 @@
 #include "image/preprocess.h"
 #include "model/checkpoint.h"
 #include "model/clip_model.h"
+#include "clipdex/clipdex.h"
 #include "pipeline/embedder.h"
+#include "pipeline/library.h"
+#include "pipeline/reembed.h"
 #include "test_util.h"
 
 using namespace clipdex;
@@ -162,4 +165,70 @@ TEST(LoraCli, EmbedInfoIndexAndSearchTakeTheAdapter) {
   const auto other = test::run_cli("search 'a rocket' --db " + dir + "/lib.db --adapter " +
                                    test::shared_path("fixtures/lora/train-vit-tiny-qv-r4"));
   EXPECT_EQ(other.exit_code, 2);
+}
+
+TEST(LoraCli, AChangedAdapterReembedsTheLibrary) {
+  const std::string model = test::shared_path(kLayouts[0]), first = test::shared_path(kAdapter);
+  const std::string second = test::shared_path("fixtures/lora/train-vit-tiny-qv-r4");
+  const std::string dir = test::scratch_dir("lora_reembed");
+  fs::create_directories(dir + "/photos");
+  for (const auto& f : test::fixture_image_files()) fs::copy_file(test::shared_path("fixtures/images/" + f), dir + "/photos/" + f);
+  const std::string db = dir + "/lib.db";
+  ASSERT_EQ(test::run_cli("index " + dir + "/photos --quiet --precision fp32 --db " + db + " --model " + model +
+                          " --adapter " + first).exit_code, 0);
+  std::ofstream(dir + "/captions.txt") << "a rocket launch\na cat\n";
+  ASSERT_EQ(test::run_cli("index-texts " + dir + "/captions.txt --db " + db).exit_code, 0);
+  const auto before = test::run_cli("search 'a rocket' --json -k 8 --db " + db).out;
+
+  // The same base model with the other adapter: every image and caption is embedded again.
+  const auto r = test::run_cli("index " + dir + "/photos --quiet --precision fp32 --db " + db + " --adapter " + second);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("re-embedded 8 images"), std::string::npos) << r.out;
+  auto lib = Library::open(db);
+  clipdex::ModelOptions fp32;
+  fp32.precision = "fp32";
+  const Model tuned = lib.model(fp32);
+  EXPECT_EQ(tuned.adapter(), fs::canonical(second).string());
+  const std::string rocket = fs::canonical(dir + "/photos/rocket.jpg").string();
+  const auto direct = test::embed_with_cli(model, nlohmann::json{{"image", rocket}}.dump() + "\n", "fp32", "--adapter " + second);
+  EXPECT_LE(test::row_rel_error(lib.embedding(lib.id_of(rocket)).data(), direct[0].data(), 64), 1e-5);
+  const auto texts = lib.texts_for_image(tuned, rocket, 2);
+  ASSERT_EQ(texts.size(), 2u);
+  const auto caption = test::embed_with_cli(model, nlohmann::json{{"text", texts[0].text}}.dump() + "\n", "fp32", "--adapter " + second);
+  float dot = 0;
+  for (int i = 0; i < 64; ++i) dot += caption[0][i] * direct[0][i];
+  EXPECT_NEAR(texts[0].score, dot, 1e-5);
+  EXPECT_NE(test::run_cli("search 'a rocket' --json -k 8 --db " + db).out, before);
+  EXPECT_EQ(test::run_cli("search 'a rocket' --db " + db + " --adapter " + first).exit_code, 2);
+
+  // Another model altogether is refused, unless asked to re-embed.
+  const std::string open_clip = test::shared_path(kLayouts[1]);
+  const std::string vocab = " --vocab " + test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz");
+  EXPECT_EQ(test::run_cli("index " + dir + "/photos --quiet --db " + db + " --model " + open_clip + vocab).exit_code, 2);
+  EXPECT_EQ(test::run_cli("index " + dir + "/photos --quiet --reembed --db " + db + " --model " + open_clip + vocab).exit_code, 0);
+}
+
+TEST(Lora, ReembeddingResumesFromStagedVectors) {
+  const std::string model = test::shared_path(kLayouts[0]);
+  const std::string dir = test::scratch_dir("lora_reembed_resume");
+  fs::create_directories(dir + "/photos");
+  for (const auto& f : test::fixture_image_files()) fs::copy_file(test::shared_path("fixtures/images/" + f), dir + "/photos/" + f);
+  ASSERT_EQ(test::run_cli("index " + dir + "/photos --quiet --precision fp32 --db " + dir + "/lib.db --model " + model).exit_code, 0);
+  pipeline::Library lib(dir + "/lib.db");
+  const auto emb = pipeline::Embedder::open(model, "", with_adapter(test::shared_path(kAdapter)));
+  // A run killed after staging one image: the next stages only the rest, and a deleted file's
+  // image is forgotten at the swap.
+  lib.catalog().begin_staging(emb->model_id());
+  const int64_t first = lib.catalog().unstaged_contents(-1, 1).at(0).first;
+  lib.catalog().stage_embeddings({{first, *lib.catalog().embedding(first)}});
+  const int64_t second = lib.catalog().unstaged_contents(first, 1).at(0).first;
+  fs::remove(lib.catalog().paths_of(second).at(0));
+  pipeline::IndexOptions opt;
+  opt.progress = false;
+  const auto r = pipeline::reembed_library(lib, *emb, opt);
+  EXPECT_EQ(r.images, 6);  // 8 images: one staged before, one gone
+  EXPECT_EQ(r.forgotten, 1);
+  EXPECT_EQ(lib.catalog().stats().contents, 7);
+  EXPECT_EQ(*lib.catalog().meta("model_id"), emb->model_id());
+  EXPECT_EQ(lib.catalog().staged_count(), 0);
 }

@@ -126,6 +126,10 @@ struct IndexOptions {
     bool include_hidden = false, follow_symlinks = false;
   };
   std::optional<ScanRules> rules = {};
+  // A library indexed with another model is re-embedded under this one (every image read again;
+  // resumable). Without it that happens only when the models differ in their LoRA adapter alone;
+  // another model's library is refused.
+  bool reembed = false;
 };
 
 struct MergeReport {
@@ -135,6 +139,7 @@ struct MergeReport {
 struct IndexReport {
   int64_t scanned = 0, unchanged = 0, embedded = 0, duplicates = 0, failed = 0, removed = 0;
   int64_t metadata_filled = 0;  // images of an older library whose dates and formats were read (kept embeddings)
+  int64_t reembedded = 0;       // images embedded again under a new model (IndexOptions::reembed, a changed adapter)
 };
 
 // Which images a search may return (docs/API.md, "Filters"); empty fields pass everything.
@@ -295,6 +300,9 @@ class Library {
   Model model(const ModelOptions& options = {}, const std::string& path = "") const;
   // The model path remembered by the first index(), "" for none yet.
   std::string model_path() const;
+  // `overrides` with what the library remembers filled in where unset (vocab, arch, text model,
+  // adapter; int8 precision): how model() opens the model, without its check.
+  ModelOptions model_options(const ModelOptions& overrides = {}) const;
   const std::shared_ptr<pipeline::Library>& internals() const { return impl_; }
 
  private:

@@ -9,6 +9,7 @@
 #include "pipeline/indexer.h"
 #include "pipeline/library.h"
 #include "pipeline/merge.h"
+#include "pipeline/reembed.h"
 #include "search/filters.h"
 #include "search/query_terms.h"
 #include "search/searcher.h"
@@ -40,7 +41,21 @@ pipeline::IndexOptions pipeline_options(const IndexOptions& options) {
 }
 
 IndexReport public_report(const pipeline::IndexReport& r) {
-  return {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed, r.metadata_filled};
+  return {r.scanned, r.unchanged, r.embedded, r.duplicates, r.failed, r.removed, r.metadata_filled, 0};
+}
+
+// Binds the model to the library. A library holding another model's vectors is first re-embedded
+// under this one when they differ in their LoRA adapter alone, or when asked; otherwise
+// check_model refuses it with a message naming both.
+pipeline::ReembedReport adopt_model(pipeline::Library& lib, const Model& model, const pipeline::IndexOptions& opt,
+                                    bool reembed) {
+  pipeline::ReembedReport r;
+  const auto stored = lib.catalog().meta("model_id");
+  if (stored && *stored != model.id() && lib.catalog().content_count() > 0 &&
+      (reembed || pipeline::differs_only_in_adapter(*stored, model.id())))
+    r = pipeline::reembed_library(lib, *model.internals(), opt);
+  bind_model(lib, model);
+  return r;
 }
 
 }  // namespace
@@ -114,24 +129,27 @@ IndexReport Library::index(const Model& model, const std::vector<std::string>& f
   const ThreadPool::Limit limit(model.options().threads);
   const auto opt = pipeline_options(options);
   const pipeline::Library::WriterScope writer(*impl_, opt.writer_name, opt.wait_for_writer);
-  bind_model(*impl_, model);
+  const auto reembedded = adopt_model(*impl_, model, opt, options.reembed);
   if (!options.index_type.empty() && options.index_type != impl_->setting("index_type", "flat")) {
     index::parse_index_type(options.index_type);  // InputError for an unknown type
     impl_->set_setting("index_type", options.index_type);
     impl_->rebuild_vectors();
   }
-  return public_report(pipeline::index_folders(*impl_, *model.internals(), folders, opt));
+  auto report = public_report(pipeline::index_folders(*impl_, *model.internals(), folders, opt));
+  report.reembedded = reembedded.images;
+  report.removed += reembedded.forgotten;
+  return report;
 }
 
 void Library::watch(const Model& model, const std::vector<std::string>& folders, const IndexOptions& options,
                     double quiet_seconds, const std::atomic<bool>& stop, const WatchCallbacks& callbacks) {
   const ThreadPool::Limit limit(model.options().threads);
-  {
-    const pipeline::Library::WriterScope writer(*impl_, options.writer_name, pipeline::WriterLock::Wait::Yes);
-    bind_model(*impl_, model);
-  }
   auto opt = pipeline_options(options);
   opt.progress = false;
+  {
+    const pipeline::Library::WriterScope writer(*impl_, options.writer_name, pipeline::WriterLock::Wait::Yes);
+    adopt_model(*impl_, model, opt, options.reembed);
+  }
   pipeline::WatchCallbacks cb;
   if (callbacks.on_pass) cb.on_pass = [&](const pipeline::IndexReport& r) { callbacks.on_pass(public_report(r)); };
   cb.on_problem = callbacks.on_problem;
@@ -244,18 +262,23 @@ const std::string& Library::path() const { return impl_->db_path(); }
 
 std::string Library::model_path() const { return impl_->remembered_model().model; }
 
-Model Library::model(const ModelOptions& options, const std::string& path) const {
+ModelOptions Library::model_options(const ModelOptions& overrides) const {
   const auto stored = impl_->remembered_model();
-  if (stored.model.empty() && path.empty())
-    throw InputError(impl_->db_path() + " does not name a model yet: index it with one first (or pass a model)");
-  ModelOptions o = options;
+  ModelOptions o = overrides;
   if (o.vocab.empty()) o.vocab = stored.vocab;
   if (o.arch.empty()) o.arch = stored.arch;
   if (o.text_model.empty()) o.text_model = stored.text_model;
   if (o.adapter.empty()) o.adapter = stored.adapter;
   // fp32 and bf16 vectors are interchangeable; int8 ones only match int8 queries.
   if ((o.precision.empty() || o.precision == "auto") && impl_->setting("precision") == "int8") o.precision = "int8";
-  Model m = Model::open(path.empty() ? stored.model : path, o);
+  return o;
+}
+
+Model Library::model(const ModelOptions& options, const std::string& path) const {
+  const auto stored = impl_->remembered_model();
+  if (stored.model.empty() && path.empty())
+    throw InputError(impl_->db_path() + " does not name a model yet: index it with one first (or pass a model)");
+  Model m = Model::open(path.empty() ? stored.model : path, model_options(options));
   impl_->check_model(m.id(), /*bind_if_empty=*/false);
   return m;
 }

@@ -32,6 +32,9 @@ void print_report(const IndexReport& r, const Library& lib) {
   std::cout << "scanned " << r.scanned << ": " << r.embedded << " embedded, " << r.duplicates << " duplicates, "
             << r.unchanged << " unchanged, " << r.failed << " failed, " << r.removed << " removed; library holds "
             << st.images << " images in " << st.files - st.failed << " files (" << st.failed << " failed)" << std::endl;
+  if (r.reembedded > 0)
+    std::cout << "re-embedded " << r.reembedded << " images under the new model (its vectors replaced the old ones)"
+              << std::endl;
   if (r.metadata_filled > 0)
     std::cout << "read date, format and camera of " << r.metadata_filled
               << " images indexed by an older clipdex (their embeddings were kept)" << std::endl;
@@ -73,6 +76,9 @@ void add_index(CLI::App& app) {
   cmd->add_option("--max-pixels", o->index.max_pixels, "Skip larger images")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 34));
   cmd->add_flag("--no-exif-orientation", o->no_exif, "Do not apply EXIF orientation");
   cmd->add_flag("--retry-failed", o->index.retry_failed, "Try files that failed before again");
+  cmd->add_flag("--reembed", o->index.reembed,
+                "The library was indexed with another model: embed every image again with this one (resumable; "
+                "automatic when only the LoRA adapter changed)");
   cmd->add_flag("--all-files", o->index.all_files, "Consider every file, not only image extensions");
   cmd->add_flag("--quiet", o->quiet, "No progress output");
   cmd->add_flag("--no-wait", o->no_wait, "Fail (exit 4) instead of waiting when another process writes the library");
@@ -97,7 +103,7 @@ void add_index(CLI::App& app) {
     o->index.wait = !o->no_wait;
     o->index.writer_name = "clipdex index";
     Library lib = Library::open(o->db, Library::Create);
-    const Model model = o->model.open_for(lib);
+    const Model model = o->model.open_for(lib, /*to_index=*/true);
     if (o->watch) {
       // Each pass takes the writer lock for its own length, so other writers get turns between.
       o->index.writer_name = "clipdex index --watch";
@@ -125,7 +131,7 @@ void add_index_texts(CLI::App& app) {
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
     Library lib = Library::open(o->db, Library::Create);
-    const Model model = o->model.open_for(lib);
+    const Model model = o->model.open_for(lib, /*to_index=*/true);
     std::ifstream in(o->file);
     if (!in) throw IoError("cannot open '" + o->file + "'");
     std::vector<std::string> batch;

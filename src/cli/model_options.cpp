@@ -33,7 +33,7 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
 
 Model ModelOptions::open() const { return Model::open(model, options); }
 
-Model ModelOptions::open_for(const Library& lib) const {
+Model ModelOptions::open_for(const Library& lib, bool to_index) const {
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never
   // makes a search embed queries with another model than the one its vectors came from.
   std::string path = model;
@@ -42,6 +42,7 @@ Model ModelOptions::open_for(const Library& lib) const {
     path = env ? env : "";
     if (path.empty()) throw InputError(lib.path() + " does not name a model yet: pass --model (or set CLIPDEX_MODEL)");
   }
+  if (to_index) return Model::open(path.empty() ? lib.model_path() : path, lib.model_options(options));
   return lib.model(options, path);
 }
 

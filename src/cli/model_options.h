@@ -15,8 +15,8 @@ struct ModelOptions {
   void add_to(CLI::App* cmd, bool required = true);
   clipdex::Model open() const;
   // The library's model: options not given come from what the library remembers, and the
-  // model must be the one its vectors came from.
-  clipdex::Model open_for(const Library& lib) const;
+  // model must be the one its vectors came from, unless `to_index` (index re-embeds or refuses).
+  clipdex::Model open_for(const Library& lib, bool to_index = false) const;
 };
 
 // Adds --precision to a command that loads a model without ModelOptions (model info).

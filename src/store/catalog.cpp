@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS files_content ON files(content_id);
 CREATE TABLE IF NOT EXISTS texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, embedding BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vector_log (generation INTEGER NOT NULL, id INTEGER NOT NULL, added INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS vector_log_generation ON vector_log(generation);
+CREATE TABLE IF NOT EXISTS staged_embeddings (content_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
 )sql";
 
 // Columns added since a table was first created: (table, column, type).

@@ -144,6 +144,20 @@ class Catalog {
   void for_each_text_embedding(const std::function<void(int64_t id, std::span<const float>)>& fn) const;
   bool has_text(const std::string& text) const;
 
+  // Re-embedding under another model (catalog_staging.cpp): new vectors are staged beside the
+  // live ones, so searches go on and an interrupted run resumes, then swapped in at once.
+  // Starts (or resumes) staging for `model_id`; vectors staged for another model are dropped.
+  void begin_staging(const std::string& model_id);
+  // Contents with no staged vector yet, after `after_id` by id: (id, hash), at most `limit`.
+  std::vector<std::pair<int64_t, std::string>> unstaged_contents(int64_t after_id, size_t limit) const;
+  void stage_embeddings(const std::vector<std::pair<int64_t, std::vector<float>>>& rows);  // one transaction
+  int64_t staged_count() const;
+  // In one transaction: the staged vectors and `texts` (id -> vector, every stored text) become
+  // the library's, bound to `model_id`; contents with none staged (no file holds them any more)
+  // are forgotten with their files. Returns how many were forgotten. Readers rebuild their index.
+  int64_t commit_staged(const std::string& model_id, const std::vector<std::pair<int64_t, std::vector<float>>>& texts);
+  std::vector<std::pair<int64_t, std::string>> all_texts() const;
+
   CatalogStats stats() const;
   int64_t content_count() const;  // stats().contents alone, without scanning the files
 
