@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that an adapter written by `clipdex finetune` loads in Python's peft (0.10, with
 # transformers' CLIPModel) and gives the embeddings clipdex gives with it. Not part of CI: it
-# needs PyPI (peft, transformers) and Debian's python3-torch.
+# needs PyPI (a virtualenv with peft 0.10.0, transformers 4.40.2 and the torch they pull in).
 #   scripts/check-peft.sh [--work DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ model=$shared/fixtures/models/vit-tiny/hf
 mkdir -p "$work"
 venv=$work/venv
 if [ ! -x "$venv/bin/python" ]; then
-  /usr/bin/python3 -m venv --system-site-packages "$venv"  # Debian's torch
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
   "$venv/bin/pip" install -q "numpy<2" "peft==0.10.0" "transformers==4.40.2" "safetensors<0.5" "accelerate<0.30"
 fi
 

@@ -186,6 +186,24 @@ TEST(Finetune, KilledRunResumesToTheSameAdapter) {
   EXPECT_EQ(test::run_cli(finetune_args(pairs, dir + "/other", kSteps)).exit_code, 2);
 }
 
+TEST(Finetune, EvalReportsRecallBeforeAndAfter) {
+  const std::string dir = test::scratch_dir("finetune-eval");
+  test::write_fixture_caption_set(dir + "/captions.jsonl");
+  const auto r = test::run_cli(finetune_args(write_fixture_pairs(dir), dir + "/adapter", 2) + " --eval " + dir +
+                               "/captions.jsonl --eval-images " + test::shared_path("fixtures/images"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto summary = json_lines(r.out).back();
+  // Before: what `clipdex eval retrieval` reports for the base model on the same set.
+  const auto base = nlohmann::json::parse(
+      test::run_cli("eval retrieval --json --model " + test::shared_path("fixtures/models/vit-tiny/hf") + " --captions " +
+                    dir + "/captions.jsonl --images " + test::shared_path("fixtures/images") + " --split ''")
+          .out);
+  for (const char* k : {"1", "5", "10"}) {
+    EXPECT_EQ(summary["eval_before"]["text_to_image_recall"][k], base["text_to_image"]["recall"][k]) << k;
+    EXPECT_TRUE(summary["eval_after"]["image_to_text_recall"][k].is_number());
+  }
+}
+
 TEST(Finetune, BadInputIsAClearError) {
   const std::string dir = test::scratch_dir("finetune-bad");
   std::ofstream(dir + "/missing.jsonl") << R"({"image": "nowhere.jpg", "text": "a cat"})" << "\n"

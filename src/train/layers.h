@@ -58,15 +58,20 @@ struct Block {
   int64_t width = 0, heads = 0;
   bool quick_gelu = true;
 
+  // What the backward pass reads; kept between steps so its memory is reused.
   struct Cache {
-    std::vector<float> x, h1, qkv, probs, attn, x2, h2, pre, act;
+    std::vector<float> x, h1, qkv, probs, attn, x2, h2, pre, act, branch;
     LayerNormWeights::Cache ln_1, ln_2;
     FrozenLinear::Cache in_proj, out_proj, fc, proj;
+  };
+  // Working memory of the backward pass, shared by all blocks of a tower.
+  struct Scratch {
+    std::vector<float> mid, dh, dln, dattn, dqkv;
   };
   // x [rows, width] in place.
   void forward(std::vector<float>& x, const Sequences& seqs, bool causal, Cache& cache) const;
   // dx: in, the gradient at the block's output; out, at its input.
-  void backward(std::vector<float>& dx, const Sequences& seqs, const Cache& cache) const;
+  void backward(std::vector<float>& dx, const Sequences& seqs, const Cache& cache, Scratch& scratch) const;
 };
 
 }  // namespace clipdex::train

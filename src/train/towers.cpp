@@ -76,22 +76,21 @@ TrainableTransformer TrainableTransformer::load(model::Checkpoint& ck, const std
   return t;
 }
 
-std::vector<Block::Cache> TrainableTransformer::forward(std::vector<float>& x, const Sequences& seqs, bool causal) const {
-  std::vector<Block::Cache> caches(blocks.size());
+void TrainableTransformer::forward(std::vector<float>& x, const Sequences& seqs, bool causal,
+                                   std::vector<Block::Cache>& caches) const {
+  caches.resize(blocks.size());
   for (size_t i = 0; i < blocks.size(); ++i) {
-    // Below the lowest trained block nothing needs a backward pass: no cache kept there.
-    Block::Cache& c = caches[i];
-    blocks[i].forward(x, seqs, causal, c);
-    if (lowest_trained < 0 || static_cast<int64_t>(i) < lowest_trained) c = Block::Cache{};
+    // Below the lowest trained block nothing needs a backward pass: those share one slot.
+    const bool kept = lowest_trained >= 0 && static_cast<int64_t>(i) >= lowest_trained;
+    blocks[i].forward(x, seqs, causal, caches[kept ? i : blocks.size() - 1]);
   }
-  return caches;
 }
 
-void TrainableTransformer::backward(std::vector<float>& dx, const Sequences& seqs,
-                                    const std::vector<Block::Cache>& caches) const {
+void TrainableTransformer::backward(std::vector<float>& dx, const Sequences& seqs, const std::vector<Block::Cache>& caches,
+                                    Block::Scratch& scratch) const {
   if (lowest_trained < 0) return;
   for (int64_t i = static_cast<int64_t>(blocks.size()) - 1; i >= lowest_trained; --i)
-    blocks[static_cast<size_t>(i)].backward(dx, seqs, caches[static_cast<size_t>(i)]);
+    blocks[static_cast<size_t>(i)].backward(dx, seqs, caches[static_cast<size_t>(i)], scratch);
 }
 
 VisionTrainer VisionTrainer::load(model::Checkpoint& ck, const model::ModelConfig& cfg, LoraSet& lora,
@@ -142,7 +141,7 @@ std::vector<float> VisionTrainer::forward(const float* pixels, int64_t n, Cache&
     }
   LayerNormWeights::Cache unused;  // nothing below ln_pre trains
   ln_pre_.forward(x.data(), n * tokens, x.data(), unused);
-  c.blocks = transformer_.forward(x, c.seqs, /*causal=*/false);
+  transformer_.forward(x, c.seqs, /*causal=*/false, c.blocks);
   std::vector<float> cls(static_cast<size_t>(n * w));
   for (int64_t img = 0; img < n; ++img)
     std::copy_n(x.data() + img * tokens * w, w, cls.data() + img * w);
@@ -153,14 +152,14 @@ std::vector<float> VisionTrainer::forward(const float* pixels, int64_t n, Cache&
   return out;
 }
 
-void VisionTrainer::backward(const float* d_features, int64_t n, const Cache& c) const {
+void VisionTrainer::backward(const float* d_features, int64_t n, Cache& c) const {
   const int64_t w = cfg_.width, tokens = cfg_.tokens();
   std::vector<float> d_pooled(static_cast<size_t>(n * w)), d_cls(static_cast<size_t>(n * w));
   gemm(false, true, n, w, embed_dim_, 1.0f, d_features, embed_dim_, proj_.data(), embed_dim_, 0.0f, d_pooled.data(), w);
   ln_post_.backward(d_pooled.data(), n, c.ln_post, d_cls.data());
   std::vector<float> dx(static_cast<size_t>(n * tokens * w), 0.0f);
   for (int64_t img = 0; img < n; ++img) std::copy_n(d_cls.data() + img * w, w, dx.data() + img * tokens * w);
-  transformer_.backward(dx, c.seqs, c.blocks);
+  transformer_.backward(dx, c.seqs, c.blocks, c.scratch);
 }
 
 TextTrainer TextTrainer::load(model::Checkpoint& ck, const model::ModelConfig& cfg, LoraSet& lora,
@@ -202,7 +201,7 @@ std::vector<float> TextTrainer::forward(const int32_t* ids, int64_t n, int64_t c
       float* dst = x.data() + (c.seqs.offsets[s] + i) * w;
       for (int64_t j = 0; j < w; ++j) dst[j] = tok[j] + pos[j];
     }
-  c.blocks = transformer_.forward(x, c.seqs, /*causal=*/true);
+  transformer_.forward(x, c.seqs, /*causal=*/true, c.blocks);
   std::vector<float> last(static_cast<size_t>(n * w));
   for (int64_t s = 0; s < n; ++s) std::copy_n(x.data() + (c.seqs.offsets[s] + c.eot[s]) * w, w, last.data() + s * w);
   c.pooled.resize(static_cast<size_t>(n * w));
@@ -212,14 +211,14 @@ std::vector<float> TextTrainer::forward(const int32_t* ids, int64_t n, int64_t c
   return out;
 }
 
-void TextTrainer::backward(const float* d_features, int64_t n, const Cache& c) const {
+void TextTrainer::backward(const float* d_features, int64_t n, Cache& c) const {
   const int64_t w = cfg_.width;
   std::vector<float> d_pooled(static_cast<size_t>(n * w)), d_last(static_cast<size_t>(n * w));
   gemm(false, true, n, w, embed_dim_, 1.0f, d_features, embed_dim_, proj_.data(), embed_dim_, 0.0f, d_pooled.data(), w);
   ln_final_.backward(d_pooled.data(), n, c.ln_final, d_last.data());
   std::vector<float> dx(static_cast<size_t>(c.seqs.rows() * w), 0.0f);
   for (int64_t s = 0; s < n; ++s) std::copy_n(d_last.data() + s * w, w, dx.data() + (c.seqs.offsets[s] + c.eot[s]) * w);
-  transformer_.backward(dx, c.seqs, c.blocks);
+  transformer_.backward(dx, c.seqs, c.blocks, c.scratch);
 }
 
 }  // namespace clipdex::train

@@ -26,8 +26,11 @@ struct TrainableTransformer {
   static void module_shapes(const std::string& hf_prefix, int64_t width, int64_t layers, int64_t mlp_width,
                             std::map<std::string, std::pair<int64_t, int64_t>>& out);
 
-  std::vector<Block::Cache> forward(std::vector<float>& x, const Sequences& seqs, bool causal) const;
-  void backward(std::vector<float>& dx, const Sequences& seqs, const std::vector<Block::Cache>& caches) const;
+  // caches: one per block, reused between calls (blocks below the lowest trained one share the
+  // last slot's memory: nothing of theirs is needed later).
+  void forward(std::vector<float>& x, const Sequences& seqs, bool causal, std::vector<Block::Cache>& caches) const;
+  void backward(std::vector<float>& dx, const Sequences& seqs, const std::vector<Block::Cache>& caches,
+                Block::Scratch& scratch) const;
 };
 
 class VisionTrainer {
@@ -37,12 +40,13 @@ class VisionTrainer {
   struct Cache {
     Sequences seqs;
     std::vector<Block::Cache> blocks;
+    Block::Scratch scratch;
     LayerNormWeights::Cache ln_post;
     std::vector<float> pooled;
   };
   // pixels [n, 3, S, S] -> features [n, embed_dim].
   std::vector<float> forward(const float* pixels, int64_t n, Cache& cache) const;
-  void backward(const float* d_features, int64_t n, const Cache& cache) const;
+  void backward(const float* d_features, int64_t n, Cache& cache) const;
 
  private:
   model::VisionConfig cfg_;
@@ -61,12 +65,13 @@ class TextTrainer {
     Sequences seqs;
     std::vector<int64_t> eot;
     std::vector<Block::Cache> blocks;
+    Block::Scratch scratch;
     LayerNormWeights::Cache ln_final;
     std::vector<float> pooled;
   };
   // ids [n, context] (start, BPE, end, padding) -> features [n, embed_dim].
   std::vector<float> forward(const int32_t* ids, int64_t n, int64_t context, Cache& cache) const;
-  void backward(const float* d_features, int64_t n, const Cache& cache) const;
+  void backward(const float* d_features, int64_t n, Cache& cache) const;
 
  private:
   model::TextConfig cfg_;

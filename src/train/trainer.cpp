@@ -36,15 +36,14 @@ LoraTrainer::LoraTrainer(const std::string& model_path, const model::LoadOptions
 
 double LoraTrainer::loss_and_gradients(const float* pixels, const int32_t* ids, int64_t n, int64_t context) {
   lora_.zero_grad();
-  VisionTrainer::Cache vc;
-  TextTrainer::Cache tc;
+  auto& vc = vision_cache_;
+  auto& tc = text_cache_;
   const auto image = vision_.forward(pixels, n, vc);
   const auto text = text_.forward(ids, n, context, tc);
   std::vector<float> d_image, d_text;
   const double loss = clip_loss(image, text, n, config_.embed_dim, logit_scale_, d_image, d_text);
   if (!std::isfinite(loss)) throw InputError("the loss is not a number: the adapter diverged (lower --lr)");
   text_.backward(d_text.data(), n, tc);
-  tc = TextTrainer::Cache{};  // its activations are done with
   vision_.backward(d_image.data(), n, vc);
   return loss;
 }

@@ -38,6 +38,8 @@ class LoraTrainer {
   TextTrainer text_;
   double logit_scale_ = 100.0;
   int64_t steps_ = 0;
+  VisionTrainer::Cache vision_cache_;  // activations, reused step after step
+  TextTrainer::Cache text_cache_;
 };
 
 }  // namespace clipdex::train
