@@ -14,6 +14,7 @@
 
 #include "clipdex/clipdex.h"
 #include "clipdex/clipdex_c.h"
+#include "clipdex/finetune.h"
 #include "core/mapped_file.h"
 #include "core/thread_pool.h"
 #include "image/decode.h"
@@ -442,4 +443,50 @@ TEST(Api, LibraryRecordsReadsRemovesAndCachesQueries) {
   EXPECT_EQ(lib.stats().images, 7);
   EXPECT_EQ(lib.stats().index_size, 7);
   for (const auto& h : searcher.images(q)) EXPECT_NE(h.id, id);
+}
+
+TEST(Api, FinetuneThroughCAndCpp) {
+  const std::string dir = clipdex::test::scratch_dir("api_finetune");
+  {
+    std::ofstream pairs(dir + "/pairs.jsonl");
+    for (const char* name : {"astronaut", "chelsea", "coffee", "motorcycle_right"})
+      pairs << nlohmann::json{{"image", clipdex::test::shared_path(std::string("fixtures/images/") + name + ".png")},
+                              {"text", std::string("a photo of ") + name}}
+                   .dump()
+            << "\n";
+  }
+  const std::string init = clipdex::test::shared_path("fixtures/lora/train-vit-tiny-qv-r4");
+  clipdex::FinetuneOptions cpp;
+  cpp.init = init;
+  cpp.steps = 3;
+  cpp.batch_size = 4;
+  cpp.shuffle = false;
+  cpp.lr = 1e-3;
+  std::vector<double> losses;
+  cpp.on_step = [&](int64_t, int64_t, int64_t, double loss, double) { losses.push_back(loss); };
+  const auto r = clipdex::finetune(model_path(), dir + "/pairs.jsonl", dir + "/cpp", cpp);
+  EXPECT_EQ(r.steps, 3);
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_EQ(r.last_loss, losses.back());
+
+  // The C API: stopped after step 1 by its callback, then resumed to the same adapter.
+  clipdex_finetune_options c{};
+  c.init = init.c_str();
+  c.steps = 3;
+  c.batch_size = 4;
+  c.no_shuffle = 1;
+  c.lr = 1e-3;
+  c.on_step = [](int64_t step, int64_t, double, void*) { return step >= 1 ? 1 : 0; };
+  clipdex_finetune_report report{};
+  const std::string out = dir + "/c";
+  EXPECT_EQ(clipdex_finetune(model_path().c_str(), (dir + "/pairs.jsonl").c_str(), out.c_str(), &c, &report),
+            CLIPDEX_CANCELLED);
+  c.on_step = nullptr;
+  ASSERT_EQ(clipdex_finetune(model_path().c_str(), (dir + "/pairs.jsonl").c_str(), out.c_str(), &c, &report), CLIPDEX_OK)
+      << clipdex_last_error();
+  EXPECT_EQ(report.resumed_at, 1);
+  EXPECT_EQ(report.steps, 2);
+  EXPECT_EQ(report.last_loss, losses.back());
+  EXPECT_EQ(clipdex::read_file(out + "/adapter_model.safetensors"), clipdex::read_file(dir + "/cpp/adapter_model.safetensors"));
+  EXPECT_EQ(clipdex_finetune(model_path().c_str(), "/nonexistent.jsonl", out.c_str(), nullptr, nullptr), CLIPDEX_INPUT_ERROR);
 }

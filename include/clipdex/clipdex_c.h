@@ -136,6 +136,33 @@ clipdex_status clipdex_classify(const clipdex_model* model, const char* image_fi
                                 size_t n_labels, const char* const* templates, size_t n_templates, size_t top,
                                 clipdex_results** out);
 
+/* LoRA fine-tuning (clipdex/finetune.h, docs/LORA.md): trains on JSON-lines image-caption pairs
+ * and writes a PEFT adapter folder to out_dir. Zero-initialise the options; 0 / NULL fields take
+ * the C++ defaults (rank 8, alpha 16, targets "q_proj,v_proj", epochs 1, batch 32, lr 1e-4,
+ * weight decay 0.01, a checkpoint every 50 steps). on_step (may be NULL) runs after each step;
+ * returning non-zero stops after it with a checkpoint (CLIPDEX_CANCELLED); calling again resumes. */
+typedef struct {
+  const char* init;    /* start from this adapter folder; NULL: a new one */
+  int rank;
+  double alpha;
+  int rslora;
+  const char* targets; /* comma-separated module names */
+  int64_t steps, epochs, batch_size;
+  double lr, weight_decay; /* weight_decay < 0 means 0 */
+  int no_shuffle;
+  uint64_t seed;
+  int64_t checkpoint_every; /* < 0: none */
+  size_t threads;
+  int (*on_step)(int64_t step, int64_t steps, double loss, void* user);
+  void* user;
+} clipdex_finetune_options;
+typedef struct {
+  int64_t steps, resumed_at;
+  double first_loss, last_loss;
+} clipdex_finetune_report;
+clipdex_status clipdex_finetune(const char* model_path, const char* pairs_file, const char* out_dir,
+                                const clipdex_finetune_options* options, clipdex_finetune_report* report);
+
 size_t clipdex_results_count(const clipdex_results* results);
 /* The i-th hit, best first; the path stays valid until clipdex_results_free. */
 int64_t clipdex_results_id(const clipdex_results* results, size_t i);

@@ -25,6 +25,7 @@ from ._clipdex import (
     Model,
     PartialFailure,
     classify,
+    finetune,
 )
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "Model",
     "PartialFailure",
     "classify",
+    "finetune",
 ]
 __version__ = "0.1.0"

@@ -7,5 +7,6 @@ namespace clipdex::python {
 void bind_errors(nanobind::module_& m);
 void bind_model(nanobind::module_& m);
 void bind_library(nanobind::module_& m);
+void bind_finetune(nanobind::module_& m);
 
 }  // namespace clipdex::python

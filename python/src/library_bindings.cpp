@@ -130,7 +130,7 @@ void bind_library(nb::module_& m) {
           "index",
           [](PyLibrary& self, const Paths& folders, std::optional<clipdex::Model> model, size_t batch_size, size_t threads,
              bool retry_failed, bool all_files, bool wait, std::optional<nb::callable> progress,
-             std::optional<std::string> shard) {
+             std::optional<std::string> shard, bool reembed) {
             IndexOptions o;
             o.batch_size = batch_size;
             o.threads = threads;
@@ -138,6 +138,7 @@ void bind_library(nb::module_& m) {
             o.all_files = all_files;
             o.wait = wait;
             o.shard = shard.value_or("");
+            o.reembed = reembed;
             std::atomic<bool> cancel{false};
             o.cancel = &cancel;
             // A Python error in the callback (KeyboardInterrupt included) stops the job after the
@@ -165,14 +166,16 @@ void bind_library(nb::module_& m) {
               throw;
             }
             return counts({{"scanned", r.scanned}, {"unchanged", r.unchanged}, {"embedded", r.embedded},
-                           {"duplicates", r.duplicates}, {"failed", r.failed}, {"removed", r.removed}});
+                           {"duplicates", r.duplicates}, {"failed", r.failed}, {"removed", r.removed},
+                           {"reembedded", r.reembedded}});
           },
           "folders"_a, "model"_a = nb::none(), nb::kw_only(), "batch_size"_a = 32, "threads"_a = 0, "retry_failed"_a = false,
-          "all_files"_a = false, "wait"_a = true, "progress"_a = nb::none(), "shard"_a = nb::none(),
+          "all_files"_a = false, "wait"_a = true, "progress"_a = nb::none(), "shard"_a = nb::none(), "reembed"_a = false,
           "Brings the library up to date with folders (incremental). progress(done, total) is called after each "
           "committed batch; returning False stops after it (raises clipdex.Cancelled; committed work stays). "
           "shard: \"I/N\" (or \"auto\" under Slurm / Kubernetes) indexes one part of the files. "
-          "Returns counts: scanned, unchanged, embedded, duplicates, failed, removed.")
+          "reembed: a library indexed with another model is embedded again with this one (automatic when only the "
+          "LoRA adapter differs). Returns counts: scanned, unchanged, embedded, duplicates, failed, removed, reembedded.")
       .def(
           "merge",
           [](PyLibrary& self, const Paths& dbs) {

@@ -7,4 +7,5 @@ NB_MODULE(_clipdex, m) {
   clipdex::python::bind_errors(m);
   clipdex::python::bind_model(m);
   clipdex::python::bind_library(m);
+  clipdex::python::bind_finetune(m);
 }

@@ -271,3 +271,34 @@ def test_shards_merge_into_one_library(model, photos, tmp_path):
     assert merged.merge(parts)["files_unchanged"] == len(PHOTOS)
     with pytest.raises(clipdex.InputError):
         merged.index([photos], shard="3/3")
+
+
+def test_finetune_equals_the_cli_and_can_stop(cli, tmp_path):
+    """clipdex.finetune reports the CLI's per-step losses and writes the same adapter; on_step
+    returning False stops with a checkpoint, and calling again resumes."""
+    from conftest import SHARED
+
+    run = SHARED / "fixtures/lora/train-vit-tiny-qv-r4"
+    photos = ["astronaut", "chelsea", "coffee", "motorcycle_right"]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"image": str(IMAGES / f"{p}.png"), "text": f"a photo of {p}"}) + "\n"
+                             for p in photos))
+    options = dict(init=run, steps=4, batch_size=4, shuffle=False, lr=1e-3, weight_decay=0.01)
+    out = cli("finetune", "--model", MODEL, "--pairs", pairs, "--out", tmp_path / "cli", "--init", run, "--steps", 4,
+              "--batch-size", 4, "--no-shuffle", "--lr", 1e-3, "--weight-decay", 0.01, "--json")
+    cli_losses = [json.loads(line)["loss"] for line in out.splitlines() if '"step"' in line]
+
+    losses = []
+    report = clipdex.finetune(MODEL, pairs, tmp_path / "py", on_step=lambda step, steps, epoch, loss, s: losses.append(loss),
+                              **options)
+    assert report["steps"] == 4 and report["resumed_at"] == 0
+    np.testing.assert_allclose(losses, cli_losses, rtol=1e-6)
+    assert (tmp_path / "py/adapter_model.safetensors").read_bytes() == (tmp_path / "cli/adapter_model.safetensors").read_bytes()
+    assert clipdex.Model(MODEL, adapter=tmp_path / "py").adapter == str((tmp_path / "py").resolve())
+
+    with pytest.raises(clipdex.Cancelled):
+        clipdex.finetune(MODEL, pairs, tmp_path / "stopped", on_step=lambda step, *rest: step < 2, checkpoint_every=0,
+                         **options)
+    resumed = clipdex.finetune(MODEL, pairs, tmp_path / "stopped", checkpoint_every=0, **options)
+    assert resumed["resumed_at"] == 2 and resumed["steps"] == 2
+    assert (tmp_path / "stopped/adapter_model.safetensors").read_bytes() == (tmp_path / "py/adapter_model.safetensors").read_bytes()

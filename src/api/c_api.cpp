@@ -2,6 +2,7 @@
 // turns exceptions into status codes and a per-thread message.
 #include "clipdex/clipdex_c.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "clipdex/clipdex.h"
+#include "clipdex/finetune.h"
 
 struct clipdex_model {
   clipdex::Model model;
@@ -230,6 +232,48 @@ clipdex_status clipdex_library_merge(clipdex_library* library, const char* const
     require(library != nullptr, "clipdex_library_merge: library must not be NULL");
     const auto r = library->library.merge(strings(dbs, n, "clipdex_library_merge: a database path is NULL"));
     if (files_added) *files_added = r.files_added;
+  });
+}
+
+clipdex_status clipdex_finetune(const char* model_path, const char* pairs_file, const char* out_dir,
+                                const clipdex_finetune_options* options, clipdex_finetune_report* report) {
+  return guarded([&] {
+    require(model_path && pairs_file && out_dir, "clipdex_finetune: paths must not be NULL");
+    clipdex::FinetuneOptions o;
+    std::atomic<bool> cancel{false};
+    if (options) {
+      const auto& c = *options;
+      if (c.init) o.init = c.init;
+      if (c.rank > 0) o.rank = c.rank;
+      if (c.alpha > 0) o.alpha = c.alpha;
+      o.rslora = c.rslora != 0;
+      if (c.targets) {
+        o.targets.clear();
+        std::string all = c.targets;
+        for (size_t start = 0; start <= all.size();) {
+          const size_t comma = std::min(all.find(',', start), all.size());
+          if (comma > start) o.targets.push_back(all.substr(start, comma - start));
+          start = comma + 1;
+        }
+      }
+      if (c.steps > 0) o.steps = c.steps;
+      if (c.epochs > 0) o.epochs = c.epochs;
+      if (c.batch_size > 0) o.batch_size = c.batch_size;
+      if (c.lr > 0) o.lr = c.lr;
+      if (c.weight_decay != 0) o.weight_decay = c.weight_decay < 0 ? 0 : c.weight_decay;
+      o.shuffle = c.no_shuffle == 0;
+      o.seed = c.seed;
+      if (c.checkpoint_every != 0) o.checkpoint_every = c.checkpoint_every < 0 ? 0 : c.checkpoint_every;
+      o.threads = c.threads;
+      if (c.on_step) {
+        o.cancel = &cancel;
+        o.on_step = [&](int64_t step, int64_t steps, int64_t, double loss, double) {
+          if (c.on_step(step, steps, loss, c.user) != 0) cancel = true;
+        };
+      }
+    }
+    const auto r = clipdex::finetune(model_path, pairs_file, out_dir, o);
+    if (report) *report = {r.steps, r.resumed_at, r.first_loss, r.last_loss};
   });
 }
 
