@@ -2,6 +2,7 @@
 // flattened patches), class token, positional embedding, ln_pre, transformer, ln_post on the
 // class token, projection.
 #include "model/towers.h"
+#include "model/vit_input.h"
 
 namespace clipdex::model {
 namespace {
@@ -25,33 +26,17 @@ class VisionTransformer final : public ImageTower {
   }
 
   Tensor encode(Backend& be, const float* pixels, int64_t n) const override {
-    const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid(), S = cfg_.image_size;
+    const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid();
     const int64_t tokens = cfg_.tokens(), patches = g * g, k = 3 * p * p;
-    // Flatten patches: row (img, gy, gx), columns (c, ky, kx) as in the conv weight.
     Tensor cols({n * patches, k});
-    for (int64_t img = 0; img < n; ++img)
-      for (int64_t gy = 0; gy < g; ++gy)
-        for (int64_t gx = 0; gx < g; ++gx) {
-          float* dst = cols.ptr() + ((img * g + gy) * g + gx) * k;
-          for (int64_t c = 0; c < 3; ++c)
-            for (int64_t ky = 0; ky < p; ++ky) {
-              const float* src = pixels + ((img * 3 + c) * S + gy * p + ky) * S + gx * p;
-              std::copy(src, src + p, dst + (c * p + ky) * p);
-            }
-        }
+    flatten_patches(pixels, n, cfg_, cols.ptr());
     Tensor emb({n * patches, w});
     be.linear(cols.ptr(), n * patches, patch_, emb.ptr());
 
     SequenceLayout seqs;
     for (int64_t img = 0; img <= n; ++img) seqs.offsets.push_back(img * tokens);
     Tensor x({n * tokens, w});
-    for (int64_t img = 0; img < n; ++img)
-      for (int64_t t = 0; t < tokens; ++t) {
-        const float* src = t == 0 ? class_embedding_.ptr() : emb.ptr() + (img * patches + t - 1) * w;
-        const float* pos = positional_embedding_.ptr() + t * w;
-        float* dst = x.ptr() + (img * tokens + t) * w;
-        for (int64_t j = 0; j < w; ++j) dst[j] = src[j] + pos[j];
-      }
+    assemble_tokens(emb.ptr(), class_embedding_.ptr(), positional_embedding_.ptr(), n, cfg_, x.ptr());
     ln_pre_.run(be, x.ptr(), n * tokens, x.ptr());
     transformer_.run(be, x, seqs, /*causal=*/false);
     Tensor pooled({n, w});

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "model/vit_input.h"
 #include "train/linalg.h"
 
 namespace clipdex::train {
@@ -113,32 +114,16 @@ VisionTrainer VisionTrainer::load(model::Checkpoint& ck, const model::ModelConfi
 }
 
 std::vector<float> VisionTrainer::forward(const float* pixels, int64_t n, Cache& c) const {
-  const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid(), S = cfg_.image_size;
+  const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid();
   const int64_t tokens = cfg_.tokens(), patches = g * g, k = 3 * p * p;
-  // The patch convolution as one product over flattened patches (columns c, ky, kx).
   std::vector<float> cols(static_cast<size_t>(n * patches * k));
-  for (int64_t img = 0; img < n; ++img)
-    for (int64_t gy = 0; gy < g; ++gy)
-      for (int64_t gx = 0; gx < g; ++gx) {
-        float* dst = cols.data() + ((img * g + gy) * g + gx) * k;
-        for (int64_t ch = 0; ch < 3; ++ch)
-          for (int64_t ky = 0; ky < p; ++ky) {
-            const float* src = pixels + ((img * 3 + ch) * S + gy * p + ky) * S + gx * p;
-            std::copy(src, src + p, dst + (ch * p + ky) * p);
-          }
-      }
+  model::flatten_patches(pixels, n, cfg_, cols.data());
   std::vector<float> emb(static_cast<size_t>(n * patches * w));
   gemm(false, true, n * patches, w, k, 1.0f, cols.data(), k, patch_weight_.data(), k, 0.0f, emb.data(), w);
   c.seqs = Sequences{};
   for (int64_t img = 0; img < n; ++img) c.seqs.offsets.push_back((img + 1) * tokens);
   std::vector<float> x(static_cast<size_t>(n * tokens * w));
-  for (int64_t img = 0; img < n; ++img)
-    for (int64_t t = 0; t < tokens; ++t) {
-      const float* src = t == 0 ? class_embedding_.data() : emb.data() + (img * patches + t - 1) * w;
-      const float* pos = positional_embedding_.data() + t * w;
-      float* dst = x.data() + (img * tokens + t) * w;
-      for (int64_t j = 0; j < w; ++j) dst[j] = src[j] + pos[j];
-    }
+  model::assemble_tokens(emb.data(), class_embedding_.data(), positional_embedding_.data(), n, cfg_, x.data());
   LayerNormWeights::Cache unused;  // nothing below ln_pre trains
   ln_pre_.forward(x.data(), n * tokens, x.data(), unused);
   transformer_.forward(x, c.seqs, /*causal=*/false, c.blocks);
