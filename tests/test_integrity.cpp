@@ -29,6 +29,7 @@
 #include "server/pixel_budget.h"
 #include "server/request_policy.h"
 #include "server/server.h"
+#include "test_scenarios.h"
 #include "test_util.h"
 
 using namespace clipdex;
@@ -39,17 +40,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::string model_dir() { return test::shared_path("fixtures/models/vit-tiny/hf"); }
-
-// n distinct image files: fixture images with a unique trailing byte string (decoders ignore it).
-void make_images(const std::string& dir, int first, int n) {
-  fs::create_directories(dir);
-  const auto& files = test::fixture_image_files();
-  for (int i = first; i < first + n; ++i) {
-    const std::string& f = files[static_cast<size_t>(i) % files.size()];
-    std::ofstream(dir + "/" + std::to_string(i) + "-" + f, std::ios::binary)
-        << read_file(test::shared_path("fixtures/images/" + f)) << "#" << i;
-  }
-}
 
 json cli_json(const std::string& args) {
   const auto r = test::run_cli(args);
@@ -71,63 +61,6 @@ int sh(const std::string& cmd) {
 
 std::string bin() { return CLIPDEX_BINARY; }
 
-// A `clipdex serve` process on a free loopback port; killed if the test ends early.
-class Serve {
- public:
-  Serve(const std::string& db, const std::string& extra = "") : log_(test::scratch_dir("serve-log") + "/stderr.txt") {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      const std::string cmd = "exec " + bin() + " serve --port 0 --db " + db + " " + extra + " 2>" + log_;
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = fdopen(out[0], "r");
-    char line[512] = {0};
-    if (fgets(line, sizeof line, out_)) {
-      const std::string first = line;
-      port = std::stoi(first.substr(first.rfind(':') + 1));
-    }
-  }
-  ~Serve() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_) fclose(out_);
-  }
-  // Sends a signal and waits for the exit status (-1 if it did not exit by itself in `seconds`).
-  int stop(int sig = SIGTERM, double seconds = 30) {
-    kill(pid_, sig);
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (Clock::now() < end) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  void signal(int sig) { kill(pid_, sig); }
-  std::string stderr_text() const { return fs::exists(log_) ? read_file(log_) : ""; }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(30, 0);
-    return c;
-  }
-  int port = -1;
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-};
 
 // A raw TCP connection for what httplib's client will not send (trickled headers, chunked).
 class RawConnection {
@@ -157,7 +90,7 @@ class RawConnection {
 
 std::string library_with(const std::string& name, int images, int first = 0) {
   const std::string dir = test::scratch_dir(name);
-  make_images(dir + "/a", first, images);
+  test::make_images(dir + "/a", first, images);
   EXPECT_EQ(test::run_cli("index " + dir + "/a --quiet --db " + dir + "/lib.db --model " + model_dir()).exit_code, 0);
   return dir;
 }
@@ -166,7 +99,7 @@ std::string library_with(const std::string& name, int images, int first = 0) {
 
 TEST(Integrity, ConcurrentIndexersWaitForEachOther) {
   const std::string dir = test::scratch_dir("two-writers");
-  make_images(dir + "/a", 0, 40);
+  test::make_images(dir + "/a", 0, 40);
   const std::string db = dir + "/lib.db";
   // Two indexers started together over the same folder.
   const std::string cmd = bin() + " index " + dir + "/a --quiet --batch 4 --db " + db + " --model " + model_dir();
@@ -193,7 +126,7 @@ TEST(Integrity, ConcurrentIndexersWaitForEachOther) {
 TEST(Integrity, ServerFollowsAnExternalIndexerAndNeverSavesAStaleIndex) {
   const std::string dir = library_with("serve-and-index", 9);
   const std::string db = dir + "/lib.db";
-  Serve srv(db);
+  test::Serve srv(db);
   ASSERT_GT(srv.port, 0);
   auto c = srv.client();
   auto count = [&] {
@@ -202,7 +135,7 @@ TEST(Integrity, ServerFollowsAnExternalIndexerAndNeverSavesAStaleIndex) {
   };
   EXPECT_EQ(count(), 9u);
   // A cron job indexes more while the server runs: the server sees them at once.
-  make_images(dir + "/b", 100, 36);
+  test::make_images(dir + "/b", 100, 36);
   ASSERT_EQ(test::run_cli("index " + dir + "/b --quiet --db " + db).exit_code, 0);
   EXPECT_EQ(count(), 45u);
   // A deletion through the server and another external run, interleaved.
@@ -218,7 +151,7 @@ TEST(Integrity, ServerFollowsAnExternalIndexerAndNeverSavesAStaleIndex) {
   ASSERT_GE(first, 0);
   EXPECT_EQ(c.Delete(("/api/v1/images/" + std::to_string(first)).c_str())->status, 200);
   EXPECT_EQ(count(), 44u);
-  make_images(dir + "/c", 200, 5);
+  test::make_images(dir + "/c", 200, 5);
   ASSERT_EQ(test::run_cli("index " + dir + "/c --quiet --db " + db).exit_code, 0);
   EXPECT_EQ(count(), 49u);
   EXPECT_EQ(srv.stop(), 0);
@@ -262,7 +195,7 @@ TEST(Integrity, DamagedOrForeignIndexFilesAreRebuiltNotTrusted) {
     EXPECT_NE(read_file(err).find("rebuilding it from the stored embeddings"), std::string::npos) << what;
     // The server too: searches work, and it stops cleanly (no abort).
     std::ofstream(index, std::ios::binary | std::ios::trunc) << bytes;
-    Serve srv(db);
+    test::Serve srv(db);
     auto c = srv.client();
     const auto s = c.Get("/api/v1/search?q=a%20cat&k=12");
     ASSERT_TRUE(s) << what;
@@ -280,7 +213,7 @@ TEST(Integrity, ServedFilesMustStillBeWhatWasIndexed) {
   const std::string db = dir + "/lib.db";
   ASSERT_EQ(test::run_cli("index " + dir + "/photos --quiet --db " + db + " --model " + model_dir()).exit_code, 0);
   std::ofstream(dir + "/secret.txt") << "root:x:0:0:not for the web";
-  Serve srv(db);
+  test::Serve srv(db);
   auto c = srv.client();
   auto id_of = [&](const std::string& name) {
     const auto r = json::parse(c.Get("/api/v1/search?q=x&k=10")->body)["results"];
@@ -313,7 +246,7 @@ TEST(Integrity, ServedFilesMustStillBeWhatWasIndexed) {
 
 TEST(Integrity, ChunkedBodiesSlowClientsAndSignals) {
   const std::string dir = library_with("slow-clients", 4);
-  Serve srv(dir + "/lib.db");
+  test::Serve srv(dir + "/lib.db");
   // A chunked body is refused before it is read (its size cannot be checked first).
   {
     RawConnection raw(srv.port);
@@ -344,7 +277,7 @@ TEST(Integrity, ChunkedBodiesSlowClientsAndSignals) {
   EXPECT_EQ(srv.stop(SIGTERM, 20), 0);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 10.0);
   // ... and a second signal ends it at once.
-  Serve again(dir + "/lib.db");
+  test::Serve again(dir + "/lib.db");
   std::vector<std::unique_ptr<RawConnection>> stuck;
   for (int i = 0; i < 3; ++i) {
     stuck.push_back(std::make_unique<RawConnection>(again.port));
@@ -359,8 +292,8 @@ TEST(Integrity, ChunkedBodiesSlowClientsAndSignals) {
 
 TEST(Integrity, CrossSiteWritesAndForeignHostsAreRefused) {
   const std::string dir = library_with("cross-site", 3);
-  make_images(dir + "/more", 50, 2);
-  Serve srv(dir + "/lib.db", "--allow-host photos.lan");
+  test::make_images(dir + "/more", 50, 2);
+  test::Serve srv(dir + "/lib.db", "--allow-host photos.lan");
   auto c = srv.client();
   const std::string body = json{{"paths", {dir + "/more"}}}.dump();
   // A page on another site posting to the index endpoint (as fetch or a form would).
@@ -395,7 +328,7 @@ TEST(Integrity, CrossSiteWritesAndForeignHostsAreRefused) {
 
 TEST(Integrity, ASecondServerOnABusyPortFails) {
   const std::string dir = library_with("busy-port", 2);
-  Serve first(dir + "/lib.db");
+  test::Serve first(dir + "/lib.db");
   ASSERT_GT(first.port, 0);
   const std::string err = dir + "/err.txt";
   EXPECT_EQ(sh(bin() + " serve --db " + dir + "/lib.db --port " + std::to_string(first.port) + " >/dev/null 2>" + err), 3);

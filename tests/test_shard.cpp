@@ -14,32 +14,13 @@
 #include "core/error.h"
 #include "pipeline/library.h"
 #include "pipeline/shard.h"
+#include "test_scenarios.h"
 #include "test_util.h"
 
 using namespace clipdex;
 namespace fs = std::filesystem;
 
 namespace {
-
-// path -> (content hash, embedding) of every indexed file.
-std::map<std::string, std::pair<std::string, std::vector<float>>> library_files(const std::string& db) {
-  pipeline::Library lib(db, pipeline::Library::Open::Existing);
-  std::map<std::string, std::pair<std::string, std::vector<float>>> out;
-  for (const auto& [path, rec] : lib.catalog().files()) {
-    EXPECT_EQ(rec.status, "indexed") << path;
-    out[path] = {lib.catalog().content(rec.content_id)->hash, *lib.catalog().embedding(rec.content_id)};
-  }
-  return out;
-}
-
-std::string photo_folder(const std::string& dir) {
-  // The fixture photos twice, in nested folders: 16 files, 8 contents.
-  for (const char* sub : {"/photos/a", "/photos/b/c"}) {
-    fs::create_directories(dir + sub);
-    for (const auto& f : test::fixture_image_files()) fs::copy_file(test::shared_path("fixtures/images/" + f), dir + sub + "/" + f);
-  }
-  return dir + "/photos";
-}
 
 struct ScopedEnv {
   explicit ScopedEnv(std::map<std::string, std::string> vars) : vars_(std::move(vars)) {
@@ -82,7 +63,7 @@ TEST(Shard, SpecsAndEnvironments) {
 
 TEST(Shard, MergedPartsEqualOneProcess) {
   const std::string dir = test::scratch_dir("shards");
-  const std::string photos = photo_folder(dir);
+  const std::string photos = test::copy_fixture_photos(dir);
   const std::string model = " --precision fp32 --quiet --model " + test::shared_path("fixtures/models/vit-tiny/hf");
   ASSERT_EQ(test::run_cli("index " + photos + " --db " + dir + "/single.db" + model).exit_code, 0);
 
@@ -91,14 +72,14 @@ TEST(Shard, MergedPartsEqualOneProcess) {
   for (int i = 0; i < 3; ++i) {
     const std::string db = dir + "/part" + std::to_string(i) + ".db";
     ASSERT_EQ(test::run_cli("index " + photos + " --shard " + std::to_string(i) + "/3 --db " + db + model).exit_code, 0);
-    for (const auto& [path, v] : library_files(db)) EXPECT_TRUE(seen.insert(path).second) << path << " in two parts";
+    for (const auto& [path, v] : test::library_files(db)) EXPECT_TRUE(seen.insert(path).second) << path << " in two parts";
     parts += " " + db;
   }
-  const auto single = library_files(dir + "/single.db");
+  const auto single = test::library_files(dir + "/single.db");
   EXPECT_EQ(seen.size(), single.size());  // every file in exactly one part
 
   ASSERT_EQ(test::run_cli("merge" + parts + " --quiet --db " + dir + "/merged.db").exit_code, 0);
-  const auto merged = library_files(dir + "/merged.db");
+  const auto merged = test::library_files(dir + "/merged.db");
   ASSERT_EQ(merged.size(), single.size());
   for (const auto& [path, v] : single) {
     ASSERT_TRUE(merged.count(path)) << path;
@@ -125,7 +106,7 @@ TEST(Shard, MergedPartsEqualOneProcess) {
   EXPECT_NE(again.out.find("0 files added, 0 updated, " + std::to_string(single.size()) + " unchanged; 0 new images"),
             std::string::npos)
       << again.out;
-  EXPECT_EQ(library_files(dir + "/merged.db"), merged);
+  EXPECT_EQ(test::library_files(dir + "/merged.db"), merged);
 
   // The same part from a Slurm job array's environment.
   {
@@ -133,8 +114,8 @@ TEST(Shard, MergedPartsEqualOneProcess) {
     ASSERT_EQ(test::run_cli("index " + photos + " --shard auto --db " + dir + "/slurm1.db" + model).exit_code, 0);
   }
   std::set<std::string> slurm_paths, part_paths;
-  for (const auto& [p, v] : library_files(dir + "/slurm1.db")) slurm_paths.insert(p);
-  for (const auto& [p, v] : library_files(dir + "/part1.db")) part_paths.insert(p);
+  for (const auto& [p, v] : test::library_files(dir + "/slurm1.db")) slurm_paths.insert(p);
+  for (const auto& [p, v] : test::library_files(dir + "/part1.db")) part_paths.insert(p);
   EXPECT_EQ(slurm_paths, part_paths);
 
   // Another model's part is refused; the merged library is untouched.
@@ -142,5 +123,5 @@ TEST(Shard, MergedPartsEqualOneProcess) {
                           test::shared_path("fixtures/models/rn-tiny") + " --vocab " +
                           test::shared_path("fixtures/models/vit-tiny/hf")).exit_code, 0);
   EXPECT_EQ(test::run_cli("merge " + dir + "/other.db --db " + dir + "/merged.db").exit_code, 2);
-  EXPECT_EQ(library_files(dir + "/merged.db"), merged);
+  EXPECT_EQ(test::library_files(dir + "/merged.db"), merged);
 }

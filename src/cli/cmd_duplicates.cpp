@@ -19,7 +19,7 @@ void register_duplicates(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("duplicates", "Group near-duplicate images (cosine >= threshold), largest groups first");
-  cmd->add_option("--db", o->db, "Library database")->required();
+  cmd->add_option("--db", o->db, "Library: a SQLite file or a postgresql:// URL")->required();
   cmd->add_option("--threshold", o->threshold, "Cosine similarity that makes two images duplicates (0 to 1]")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 1.0f));

@@ -67,7 +67,7 @@ void add_index(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("index", "Index folders of images into a library (incremental, resumable)");
   cmd->add_option("dirs", o->dirs, "Folders (or files) to index")->required();
-  cmd->add_option("--db", o->db, "Library database (created when missing)")->required();
+  cmd->add_option("--db", o->db, "Library: a SQLite file (created when missing) or a postgresql:// URL (PostgreSQL + pgvector)")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->add_option("--index-type", o->index.index_type, "flat (exact, default), hnsw or ivfpq");
   cmd->add_option("--batch", o->index.batch_size, "Images per model batch")->capture_default_str()->check(CLI::Range(1, 4096));
@@ -127,7 +127,7 @@ void add_index_texts(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("index-texts", "Store captions (one per line) for image->text search");
   cmd->add_option("file", o->file, "Text file, one caption per line")->required();
-  cmd->add_option("--db", o->db, "Library database")->required();
+  cmd->add_option("--db", o->db, "Library: a SQLite file or a postgresql:// URL")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->callback([o] {
     Library lib = Library::open(o->db, Library::Create);

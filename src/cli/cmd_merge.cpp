@@ -18,7 +18,7 @@ void register_merge(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("merge", "Merge libraries indexed apart (e.g. `index --shard` parts) into one library");
   cmd->add_option("shards", o->shards, "Library databases to merge in")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--db", o->db, "The library to merge into (created when missing)")->required();
+  cmd->add_option("--db", o->db, "The library to merge into: a SQLite file (created when missing) or a postgresql:// URL")->required();
   cmd->add_flag("--quiet", o->quiet, "No summary");
   cmd->callback([o] {
     Library lib = Library::open(o->db, Library::Create);

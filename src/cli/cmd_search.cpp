@@ -43,7 +43,7 @@ void register_search(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("search", "Search a library by text, by image, or for images like an indexed one");
   cmd->add_option("query", o->text, "Text query");
-  cmd->add_option("--db", o->db, "Library database")->required();
+  cmd->add_option("--db", o->db, "Library: a SQLite file or a postgresql:// URL")->required();
   cmd->add_option("--text", o->texts, "Another text term, TEXT[:WEIGHT] (repeatable)");
   cmd->add_option("--minus", o->minus, "A text to steer away from, TEXT[:WEIGHT] (weight negated; repeatable)");
   cmd->add_option("--image", o->images,

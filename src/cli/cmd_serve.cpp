@@ -38,7 +38,7 @@ void register_serve(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("serve", "Serve the search API and web page over HTTP");
-  cmd->add_option("--db", o->db, "Library database")->required();
+  cmd->add_option("--db", o->db, "Library: a SQLite file or a postgresql:// URL")->required();
   o->model.add_to(cmd, /*required=*/false);
   cmd->add_option("--host", o->server.host, "Address to bind (loopback unless told otherwise)")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port (0: any free port, printed at start)")

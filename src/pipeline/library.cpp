@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "store/pgvector_index.h"
+#include "store/sql.h"
 
 namespace clipdex::pipeline {
 namespace {
@@ -21,7 +23,7 @@ namespace fs = std::filesystem;
 constexpr int64_t kLogKeep = 256;
 
 const std::string& existing(const std::string& path, Library::Open mode) {
-  if (mode == Library::Open::Existing && !fs::exists(path))
+  if (mode == Library::Open::Existing && !store::is_database_url(path) && !fs::exists(path))
     throw_input("no library at '{}' (a typo? a new one is made by: clipdex index FOLDER --db {})", path, path);
   return path;
 }
@@ -30,7 +32,8 @@ std::string checksum(const std::string& path) { return fmt::format("{:016x}", ha
 
 }  // namespace
 
-Library::Library(const std::string& db_path, Open mode) : db_path_(db_path), catalog_(existing(db_path, mode)) {}
+Library::Library(const std::string& db_path, Open mode)
+    : db_path_(db_path), postgres_(store::is_database_url(db_path)), catalog_(existing(db_path, mode)) {}
 
 Library::~Library() = default;
 
@@ -87,12 +90,16 @@ void Library::add_roots(const std::vector<std::string>& folders) {
 }
 
 bool Library::acquire_writer(const std::string& who, WriterLock::Wait wait) {
+  if (postgres_) return postgres_writer_ = true;  // each change takes the server's lock itself
   if (writer_) return true;
   writer_ = WriterLock::acquire(lock_path(), who, wait);
   return writer_ != nullptr;
 }
 
-void Library::release_writer() { writer_.reset(); }
+void Library::release_writer() {
+  writer_.reset();
+  postgres_writer_ = false;
+}
 
 Library::WriterScope::WriterScope(Library& lib, const std::string& who, WriterLock::Wait wait)
     : lib_(lib), release_(!lib.is_writer()) {
@@ -106,12 +113,23 @@ Library::WriterScope::~WriterScope() {
 
 index::IndexType Library::index_type() const { return index::parse_index_type(setting("index_type", "flat")); }
 
+index::IndexParams Library::index_params() const {
+  index::IndexParams params;
+  params.type = index_type();
+  return params;
+}
+
 void Library::notice(const std::string& message) const {
   if (notice_) notice_(message);
   else std::fprintf(stderr, "clipdex: notice: %s\n", message.c_str());
 }
 
 void Library::sync() {
+  if (postgres_) {
+    std::unique_lock write(mu_);
+    sync_postgres();
+    return;
+  }
   {
     std::shared_lock read(mu_);
     if (index_generation_ >= 0 && catalog_.generation() == index_generation_) return;
@@ -120,7 +138,20 @@ void Library::sync() {
   sync_locked();
 }
 
+// The server's table is the index: only whether there are vectors yet, and of what size, is
+// followed (a re-embedding under another model changes the size).
+void Library::sync_postgres() {
+  const int64_t g = catalog_.generation();
+  if (g == index_generation_) return;
+  const int dim = std::stoi(setting("dim", "0"));
+  if (dim <= 0 || catalog_.content_count() == 0) index_.reset();
+  else if (!index_ || index_->dim() != dim || index_->type() != index_type())
+    index_ = store::make_pgvector_index(catalog_, index_params(), dim);
+  index_generation_ = g;
+}
+
 void Library::sync_locked() {
+  if (postgres_) return sync_postgres();
   if (index_generation_ >= 0 && catalog_.generation() == index_generation_) return;
   // Loaded already: follow the change log.
   if (index_generation_ >= 0)
@@ -235,8 +266,19 @@ void Library::check_count(const char* when) {
 index::VectorIndex* Library::vectors() { return index_.get(); }
 
 std::vector<int64_t> Library::apply(const store::CatalogChange& change) {
-  if (!writer_) throw Error("Library::apply needs the writer lock (acquire_writer)");
+  if (!is_writer()) throw Error("Library::apply needs the writer lock (acquire_writer)");
   std::unique_lock write(mu_);
+  if (postgres_) {
+    std::vector<int64_t> orphaned;
+    const auto ids = catalog_.apply(change, orphaned);
+    if (!ids.empty()) {
+      const auto dim = static_cast<int>(change.contents.front().embedding.size());
+      if (setting("dim").empty()) set_setting("dim", std::to_string(dim));
+      store::ensure_pgvector_index(catalog_, index_params(), dim);
+    }
+    sync_postgres();
+    return ids;
+  }
   sync_locked();
   std::vector<int64_t> orphaned;
   const auto ids = catalog_.apply(change, orphaned);
@@ -252,7 +294,7 @@ std::vector<int64_t> Library::apply(const store::CatalogChange& change) {
 }
 
 bool Library::save_vectors() {
-  if (!writer_) return false;  // readers never write the index: only the writer's is current
+  if (postgres_ || !writer_) return false;  // PostgreSQL: committed is saved  // readers never write the index: only the writer's is current
   sync_locked();
   std::map<std::string, std::string> record = {{"index_generation", std::to_string(index_generation_)},
                                                {"index_trained_on", std::to_string(trained_on_)}};
@@ -273,6 +315,16 @@ bool Library::save_vectors() {
 
 void Library::rebuild_vectors() {
   std::unique_lock write(mu_);
+  if (postgres_) {
+    // After an index-type change or a re-embedding (the HNSW index was dropped with the old vectors).
+    if (const auto dim = catalog_.vector_dim()) {
+      set_setting("dim", std::to_string(*dim));
+      store::ensure_pgvector_index(catalog_, index_params(), *dim);
+    }
+    index_generation_ = -1;
+    sync_postgres();
+    return;
+  }
   rebuild_from_catalog();
   save_vectors();
 }

@@ -1,6 +1,8 @@
 #pragma once
-// A library on disk: the SQLite catalog (DB), its vector index (DB.faiss) and a writer lock
-// (DB.lock). The catalog is the one truth; the index file is a verified cache of its embeddings
+// A library: the catalog (the one truth) and the vector index searches use. Two kinds:
+//
+// SQLite + FAISS (the embedded default): the catalog file (DB), its FAISS index (DB.faiss) and a
+// writer lock (DB.lock). The index file is a verified cache of the catalog's embeddings
 // (docs/STORAGE.md):
 //   - one writer at a time per library (WriterLock); only the writer saves the index file, and
 //     only an index it has brought to the catalog's current generation;
@@ -10,6 +12,11 @@
 //   - the saved file is trusted only when its generation, XXH3 checksum and vector count match
 //     what the catalog recorded at the save; anything else is rebuilt from the stored
 //     embeddings, with a notice, never trusted and never fatal.
+//
+// PostgreSQL + pgvector (DB is a postgresql:// URL; docs/SCALE.md): the server holds the vectors
+// and searches them (store/pgvector_index.h). Any number of writers, on any machines: each
+// catalog change is one transaction under a server-side lock, so there is no writer lock file,
+// no index file and nothing to sync.
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,8 +69,10 @@ class Library {
   // process writes; holder() says who. Released by release_writer() or destruction.
   bool acquire_writer(const std::string& who, WriterLock::Wait wait);
   void release_writer();
-  bool is_writer() const { return writer_ != nullptr; }
-  std::string writer_holder() const { return WriterLock::holder(lock_path()); }
+  bool is_writer() const { return writer_ != nullptr || (postgres_ && postgres_writer_); }
+  std::string writer_holder() const { return postgres_ ? "" : WriterLock::holder(lock_path()); }
+  // True when the catalog is a PostgreSQL database.
+  bool is_postgres() const { return postgres_; }
 
   // The writer lock for a scope: taken unless this Library holds it already (then it stays held
   // after the scope); LibraryBusy ("DB is being written by pid N (...)") when another process
@@ -114,8 +123,12 @@ class Library {
   bool apply_delta(const store::VectorDelta& d);
   void check_count(const char* when);
   void notice(const std::string& message) const;
+  index::IndexParams index_params() const;
+  void sync_postgres();
 
   std::string db_path_;
+  bool postgres_ = false;
+  bool postgres_writer_ = false;
   store::Catalog catalog_;
   std::unique_ptr<index::VectorIndex> index_;
   int64_t index_generation_ = -1;  // the catalog generation index_ reflects; -1: not loaded

@@ -1,5 +1,5 @@
 #pragma once
-// The catalog: one SQLite database (WAL) holding every file seen, the distinct contents they
+// The catalog: one database — a SQLite file (WAL), or PostgreSQL with pgvector — holding every file seen, the distinct contents they
 // hold (identical files share one content and one vector), the unit-length embedding of each
 // content, stored texts for image->text search, and settings (model, vocab, index type).
 // The vector index is derived from the embeddings here and can always be rebuilt from them;
@@ -17,6 +17,7 @@
 namespace clipdex::store {
 
 class Database;
+enum class Engine;
 
 struct FileRecord {
   std::string path;
@@ -96,8 +97,12 @@ int64_t file_mtime_seconds(int64_t mtime_ns);
 
 class Catalog {
  public:
-  explicit Catalog(const std::string& path);  // creates or migrates the schema
+  // A SQLite file path or a postgresql:// URL (store/sql.h); creates or migrates the schema.
+  explicit Catalog(const std::string& location);
   ~Catalog();
+
+  Engine engine() const;
+  Database& database() const { return *db_; }
 
   std::optional<std::string> meta(const std::string& key) const;
   void set_meta(const std::string& key, const std::string& value);
@@ -111,6 +116,8 @@ class Catalog {
   std::vector<FileRecord> files_of(int64_t content_id) const;  // ordered by path
   std::optional<int64_t> content_of_path(const std::string& path) const;
   std::optional<std::vector<float>> embedding(int64_t content_id) const;
+  // The size of the stored vectors; nullopt while there are none.
+  std::optional<int> vector_dim() const;
 
   // Contents passing the filter: sorted ids.
   std::vector<int64_t> contents_matching(const ContentFilter& filter) const;

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "store/catalog.h"
-#include "store/sqlite.h"
+#include "store/sql.h"
 
 namespace clipdex::store {
 namespace {
@@ -27,6 +27,37 @@ int64_t file_clock_to_unix_ns() {
   return duration_cast<nanoseconds>(file_clock::to_sys(zero).time_since_epoch()).count();
 }
 
+// SQLite's GLOB ('*', '?', '[...]' with '^' negating; case-sensitive) as an anchored POSIX
+// regular expression, for PostgreSQL, which has no GLOB.
+std::string glob_to_regex(const std::string& glob) {
+  std::string re = "^";
+  for (size_t i = 0; i < glob.size(); ++i) {
+    const char c = glob[i];
+    if (c == '*') {
+      re += ".*";
+    } else if (c == '?') {
+      re += '.';
+    } else if (c == '[') {
+      // A ']' right after '[' or "[^" is a member; a '[' never closed is literal.
+      const size_t first = i + 1 + (i + 1 < glob.size() && glob[i + 1] == '^');
+      const size_t end = glob.find(']', first + 1);
+      if (end == std::string::npos) {
+        re += "\\[";
+        continue;
+      }
+      std::string set = glob.substr(i + 1, end - i - 1);
+      for (size_t k = 0; k < set.size(); ++k)
+        if (set[k] == '\\') set.insert(k++, 1, '\\');
+      re += "[" + set + "]";
+      i = end;
+    } else {
+      if (std::string_view("\\.^$|()[]{}+").find(c) != std::string_view::npos) re += '\\';
+      re += c;
+    }
+  }
+  return re + "$";
+}
+
 }  // namespace
 
 int64_t file_mtime_seconds(int64_t mtime_ns) { return (mtime_ns + file_clock_to_unix_ns()) / 1'000'000'000; }
@@ -44,11 +75,13 @@ std::vector<int64_t> Catalog::contents_matching(const ContentFilter& f) const {
       b.push_back(d + "0");
       return std::string("(f.path >= ? AND f.path < ?)");
     }));
-  if (!f.path_globs.empty())
-    where.push_back(any_of(f.path_globs, text_binds, [](const std::string& g, std::vector<std::string>& b) {
-      b.push_back(g);
-      return std::string("f.path GLOB ?");
+  if (!f.path_globs.empty()) {
+    const bool postgres = db_->engine() == Engine::PostgreSQL;
+    where.push_back(any_of(f.path_globs, text_binds, [&](const std::string& g, std::vector<std::string>& b) {
+      b.push_back(postgres ? glob_to_regex(g) : g);
+      return std::string(postgres ? "f.path ~ ?" : "f.path GLOB ?");
     }));
+  }
   if (!f.formats.empty())
     where.push_back(any_of(f.formats, text_binds, [](const std::string& fmt, std::vector<std::string>& b) {
       b.push_back(fmt);
@@ -76,7 +109,7 @@ std::vector<int64_t> Catalog::contents_matching(const ContentFilter& f) const {
   std::string sql = "SELECT DISTINCT c.id FROM files f JOIN contents c ON c.id = f.content_id WHERE ";
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : "") + where[i];
   sql += " ORDER BY c.id";
-  Statement s(db_->handle(), sql.c_str());
+  Statement s(*db_, sql.c_str());
   int i = 1;
   for (const auto& t : text_binds) s.bind(i++, t);
   for (int64_t v : int_binds) s.bind(i++, v);
@@ -87,7 +120,7 @@ std::vector<int64_t> Catalog::contents_matching(const ContentFilter& f) const {
 
 std::unordered_map<int64_t, ContentSummary> Catalog::summaries(const std::vector<int64_t>& ids) const {
   std::unordered_map<int64_t, ContentSummary> out;
-  Statement s(db_->handle(),
+  Statement s(*db_,
               "SELECT c.width, c.height, COALESCE(c.format, ''), c.taken_at, COALESCE(c.camera_make, ''), "
               "COALESCE(c.camera_model, ''), f.path, f.mtime_ns FROM contents c JOIN files f ON f.content_id = c.id "
               "WHERE c.id = ? ORDER BY f.path");
@@ -114,7 +147,7 @@ std::unordered_map<int64_t, ContentSummary> Catalog::summaries(const std::vector
 
 std::unordered_map<int64_t, std::vector<float>> Catalog::embeddings(const std::vector<int64_t>& ids) const {
   std::unordered_map<int64_t, std::vector<float>> out;
-  Statement s(db_->handle(), "SELECT embedding FROM contents WHERE id = ?");
+  Statement s(*db_, "SELECT embedding FROM contents WHERE id = ?");
   for (int64_t id : ids) {
     s.bind(1, id);
     if (s.step()) out.emplace(id, s.floats(0));
