@@ -3,7 +3,7 @@
 // single queries, recall@10 against exact search, and storage per vector. Both sides go through
 // clipdex's own code: pipeline::Library::apply / rebuild_vectors and the library's vector index
 // for PostgreSQL, index::make_faiss_index for FAISS, with clipdex's default parameters (HNSW
-// m = 32, ef_search = 128; FAISS efConstruction 40, pgvector ef_construction 64).
+// m = 32, ef_search = 128; FAISS efConstruction 80, pgvector ef_construction 64).
 //   build/bench/pgvector_vs_faiss --url postgresql://... [--vectors 1000000] [--queries 500]
 // The URL's database is dropped and made afresh. Give the server room to build the index in
 // memory (e.g. ?options=-c%20maintenance_work_mem%3D4GB in the URL).
@@ -166,9 +166,9 @@ int main(int argc, char** argv) {
   std::printf("%zu random %d-d unit vectors, %zu single queries, k = %zu\n\n", n, kDim, nq, kK);
   std::printf("| engine | build s | search p50 ms | p95 ms | recall@10 | bytes / vector |\n|---|---|---|---|---|---|\n");
   std::printf("| FAISS flat (exact; 50 queries) | - | %.2f | %.2f | 1.000 | %d |\n", flat_m.p50_ms, flat_m.p95_ms, kDim * 4);
-  std::printf("| FAISS HNSW (m 32, efC 40, ef 128) | %.0f | %.2f | %.2f | %.3f | %.0f (vectors + graph) |\n", faiss_build,
+  std::printf("| FAISS HNSW (m 32, efConstruction 80, ef 128) | %.0f | %.2f | %.2f | %.3f | %.0f (vectors + graph) |\n", faiss_build,
               faiss_m.p50_ms, faiss_m.p95_ms, faiss_m.recall, faiss_bytes);
-  std::printf("| PostgreSQL pgvector HNSW halfvec (m 32, efC 64, ef 128) | %.0f | %.2f | %.2f | %.3f | %.0f (halfvec %.0f; table rows %.0f + index %.0f) |\n",
+  std::printf("| PostgreSQL pgvector HNSW halfvec (m 32, ef_construction 64, ef 128) | %.0f | %.2f | %.2f | %.3f | %.0f (halfvec %.0f; table rows %.0f + index %.0f) |\n",
               pg_build, pg_m.p50_ms, pg_m.p95_ms, pg_m.recall, table_bytes + index_bytes, vector_bytes, table_bytes,
               index_bytes);
   std::printf("\nPostgreSQL catalog writes (contents + files, flat): %.0f vectors/s\n", double(n) / pg_load);

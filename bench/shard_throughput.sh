@@ -29,7 +29,7 @@ run_parts() {
     target=$db
     [ "$db" = parts ] && target=$work/parts/part-$i.db
     "$bin" index "$work/photos" --shard "$i/$n" --db "$target" --model "$model" --quiet \
-      --threads $(( $(nproc) / n > 0 ? $(nproc) / n : 1 )) &
+      --threads $(( $(nproc) / n > 0 ? $(nproc) / n : 1 )) >/dev/null &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
@@ -44,13 +44,13 @@ for n in 1 2 4; do
   t0=$(now)
   run_parts "$n" parts
   t1=$(now)
-  "$bin" merge "$work"/parts/part-*.db --db "$work/parts/merged.db" --quiet
+  "$bin" merge "$work"/parts/part-*.db --db "$work/parts/merged.db" --quiet >/dev/null
   t2=$(now)
   pg="-"
   if [ -n "$url" ]; then
     # A fresh database per run, on the server the URL names (psql: Debian's postgresql-client).
     name=clipdex_bench_shards_$n
-    psql -q "$url" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+    psql -q "$url" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null 2>&1
     base=${url%%\?*} query=${url#"$base"}
     t3=$(now)
     run_parts "$n" "${base%/*}/$name$query"
