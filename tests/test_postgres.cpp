@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -138,6 +139,23 @@ TEST(Postgres, SearchesLikeSqliteAndFaiss) {
       expect_same_results(want, search(url, q), std::string(type) + ": " + q);
     }
   }
+  // Near-duplicate groups (every stored vector read back and searched): the same groups. Their
+  // members are listed by closeness, which near-ties may order differently: compared as sets.
+  const auto groups = [](const std::string& db) {
+    const auto r = test::run_cli("duplicates --json --threshold 0.8 --db " + db);
+    EXPECT_EQ(r.exit_code, 0);
+    std::set<std::set<std::string>> out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::set<std::string> members;
+      for (const auto& image : json::parse(line)["images"]) members.insert(image["path"].get<std::string>());
+      out.insert(members);
+    }
+    return out;
+  };
+  const auto want_groups = groups(sqlite);
+  EXPECT_FALSE(want_groups.empty());
+  EXPECT_EQ(groups(url), want_groups);
 }
 
 // Indexers on one database at once: two over the same folder, then three shards; each ends as

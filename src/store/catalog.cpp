@@ -1,5 +1,6 @@
 #include "store/catalog.h"
 
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -358,12 +359,32 @@ int64_t Catalog::generation() const {
 
 void Catalog::bump_generation() { set_meta("generation", std::to_string(generation() + 1)); }
 
-void Catalog::for_each_embedding(const std::function<void(int64_t, std::span<const float>)>& fn) const {
-  Statement s(*db_, "SELECT id, embedding FROM contents ORDER BY id");
-  while (s.step()) {
-    const auto v = s.floats(1);
-    fn(s.i64(0), v);
+namespace {
+
+// Rows of (id, embedding) from `table` in id order, read a page at a time: a large library's
+// vectors are never all held at once (PostgreSQL hands a query's whole result to the client),
+// and `fn` may run other queries meanwhile.
+void for_each_vector_row(Database& db, const char* table,
+                         const std::function<void(int64_t, std::span<const float>)>& fn) {
+  Statement page(db, fmt::format("SELECT id, embedding FROM {} WHERE id > ? ORDER BY id LIMIT 2048", table));
+  for (int64_t after = std::numeric_limits<int64_t>::min();;) {
+    page.bind(1, after);
+    size_t rows = 0;
+    while (page.step()) {
+      const auto v = page.floats(1);
+      after = page.i64(0);
+      fn(after, v);
+      ++rows;
+    }
+    page.reset();
+    if (rows < 2048) return;
   }
+}
+
+}  // namespace
+
+void Catalog::for_each_embedding(const std::function<void(int64_t, std::span<const float>)>& fn) const {
+  for_each_vector_row(*db_, "contents", fn);
 }
 
 int64_t Catalog::add_text(const std::string& text, std::span<const float> embedding) {
@@ -389,11 +410,7 @@ std::optional<std::string> Catalog::text(int64_t id) const {
 }
 
 void Catalog::for_each_text_embedding(const std::function<void(int64_t, std::span<const float>)>& fn) const {
-  Statement s(*db_, "SELECT id, embedding FROM texts ORDER BY id");
-  while (s.step()) {
-    const auto v = s.floats(1);
-    fn(s.i64(0), v);
-  }
+  for_each_vector_row(*db_, "texts", fn);
 }
 
 int64_t Catalog::content_count() const {

@@ -146,12 +146,16 @@ std::unordered_map<int64_t, ContentSummary> Catalog::summaries(const std::vector
 }
 
 std::unordered_map<int64_t, std::vector<float>> Catalog::embeddings(const std::vector<int64_t>& ids) const {
+  // Up to 256 ids a query: one round trip each, not one per id (a PostgreSQL server may be far).
+  constexpr size_t kPerQuery = 256;
   std::unordered_map<int64_t, std::vector<float>> out;
-  Statement s(*db_, "SELECT embedding FROM contents WHERE id = ?");
-  for (int64_t id : ids) {
-    s.bind(1, id);
-    if (s.step()) out.emplace(id, s.floats(0));
-    s.reset();
+  for (size_t first = 0; first < ids.size(); first += kPerQuery) {
+    const size_t n = std::min(kPerQuery, ids.size() - first);
+    std::string sql = "SELECT id, embedding FROM contents WHERE id IN (";
+    for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
+    Statement s(*db_, sql + ")");
+    for (size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 1), ids[first + i]);
+    while (s.step()) out.emplace(s.i64(0), s.floats(1));
   }
   return out;
 }
