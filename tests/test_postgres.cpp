@@ -275,3 +275,23 @@ TEST(Postgres, TwoServeReplicas) {
   EXPECT_EQ(results.size(), 13u);
   EXPECT_EQ(results, get(b, query)["results"]);
 }
+
+// Re-embedding a PostgreSQL library under another model swaps every vector (and the HNSW index
+// built for the old ones) in one step: it then searches as a library made with the new model.
+TEST(Postgres, ReembedsUnderAnotherModel) {
+  POSTGRES_OR_SKIP(server);
+  const std::string url = fresh_database(server, "reembed");
+  const std::string dir = test::scratch_dir("pg-reembed");
+  const std::string photos = test::copy_fixture_photos(dir);
+  ASSERT_EQ(test::run_cli(index_args(photos, url, " --index-type hnsw")).exit_code, 0);
+  const std::string resnet = " --precision fp32 --quiet --model " + test::shared_path("fixtures/models/rn-tiny") +
+                             " --vocab " + test::shared_path("fixtures/models/vit-tiny/hf");
+  const auto r = test::run_cli("index " + photos + " --reembed --db " + url + resnet);
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("re-embedded 8 images"), std::string::npos) << r.out;
+  const std::string sqlite = dir + "/resnet.db";
+  ASSERT_EQ(test::run_cli("index " + photos + " --db " + sqlite + resnet).exit_code, 0);
+  expect_same_library(sqlite, url);
+  for (const std::string& q : {std::string("'a photo of a rocket' -k 8"), "--like " + photos + "/a/coffee.png -k 4"})
+    expect_same_results(search(sqlite, q), search(url, q), q);
+}

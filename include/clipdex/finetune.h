@@ -41,6 +41,10 @@ struct FinetuneReport {
   std::string adapter;     // the folder written
 };
 
+// Module names from a comma-separated list ("q_proj,v_proj", as --targets and the C API take
+// them); empty parts are dropped.
+std::vector<std::string> parse_targets(const std::string& comma_separated);
+
 // Trains on `pairs_file` (JSON lines {"image": FILE, "text": CAPTION}; paths relative to its
 // folder) and writes the adapter to `out_dir`, replacing it whole. A run killed part-way resumes
 // from OUT.checkpoint when called again with the same arguments.

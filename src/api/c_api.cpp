@@ -247,15 +247,7 @@ clipdex_status clipdex_finetune(const char* model_path, const char* pairs_file, 
       if (c.rank > 0) o.rank = c.rank;
       if (c.alpha > 0) o.alpha = c.alpha;
       o.rslora = c.rslora != 0;
-      if (c.targets) {
-        o.targets.clear();
-        std::string all = c.targets;
-        for (size_t start = 0; start <= all.size();) {
-          const size_t comma = std::min(all.find(',', start), all.size());
-          if (comma > start) o.targets.push_back(all.substr(start, comma - start));
-          start = comma + 1;
-        }
-      }
+      if (c.targets) o.targets = clipdex::parse_targets(c.targets);
       if (c.steps > 0) o.steps = c.steps;
       if (c.epochs > 0) o.epochs = c.epochs;
       if (c.batch_size > 0) o.batch_size = c.batch_size;

@@ -8,6 +8,16 @@
 
 namespace clipdex {
 
+std::vector<std::string> parse_targets(const std::string& comma_separated) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= comma_separated.size();) {
+    const size_t comma = std::min(comma_separated.find(',', start), comma_separated.size());
+    if (comma > start) out.push_back(comma_separated.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 FinetuneReport finetune(const std::string& model_path, const std::string& pairs_file, const std::string& out_dir,
                         const FinetuneOptions& options) {
   const ThreadPool::Limit limit(options.threads);

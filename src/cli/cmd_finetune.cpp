@@ -1,14 +1,10 @@
 // clipdex finetune --model M --pairs PAIRS.jsonl --out ADAPTER_DIR [...]: trains a LoRA adapter
 // (docs/LORA.md). Ctrl-C stops after the step under way with a checkpoint; rerunning the same
 // command resumes.
-#include <signal.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,25 +13,10 @@
 #include "clipdex/clipdex.h"
 #include "clipdex/evaluate.h"
 #include "clipdex/finetune.h"
+#include "cli/stop_signal.h"
 
 namespace clipdex::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_stop_signal(int sig) {
-  if (g_stop.exchange(true)) std::_Exit(128 + sig);
-  static const char msg[] = "\nclipdex: stopping after this step (again to exit at once)\n";
-  [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, ',');)
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
 
 nlohmann::ordered_json recall_json(const RetrievalEvaluation& r) {
   nlohmann::ordered_json t2i, i2t;
@@ -90,7 +71,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_flag("--json", o->json, "One JSON line per step {\"step\", \"steps\", \"epoch\", \"loss\", \"seconds\"}, then a summary");
   cmd->callback([o] {
     auto& f = o->finetune;
-    if (f.init.empty()) f.targets = split_commas(o->targets);
+    if (f.init.empty()) f.targets = parse_targets(o->targets);
     f.shuffle = !o->no_shuffle;
     const std::string eval_images =
         !o->eval_images.empty() ? o->eval_images : std::filesystem::path(o->eval).parent_path().string();
@@ -112,11 +93,7 @@ void register_finetune(CLI::App& app) {
                   << std::flush;
       }
     };
-    f.cancel = &g_stop;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    f.cancel = &stop_on_signal("\nclipdex: stopping after this step (again to exit at once)\n");
     const FinetuneReport r = finetune(o->model, o->pairs, o->out, f);
     nlohmann::ordered_json summary = {{"adapter", r.adapter}, {"steps", r.steps}, {"resumed_at", r.resumed_at},
                                       {"first_loss", r.first_loss}, {"last_loss", r.last_loss}};

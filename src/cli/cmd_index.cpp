@@ -1,9 +1,6 @@
 // clipdex index DIR... --db PATH [--model PATH] [--watch]: add, update and forget images in a library.
 // clipdex index-texts --db PATH FILE: store captions (one per line) for image->text search.
-#include <signal.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -13,19 +10,10 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "clipdex/clipdex.h"
+#include "cli/stop_signal.h"
 
 namespace clipdex::cli {
 namespace {
-
-// --watch: the first SIGINT / SIGTERM stops after the pass under way (committed batches are
-// kept either way); a second exits at once.
-std::atomic<bool> g_stop_watching{false};
-
-void on_stop_signal(int sig) {
-  if (g_stop_watching.exchange(true)) std::_Exit(128 + sig);
-  static const char msg[] = "clipdex: stopping after this pass (again to exit at once)\n";
-  [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
-}
 
 void print_report(const IndexReport& r, const Library& lib) {
   const auto st = lib.stats();
@@ -42,15 +30,12 @@ void print_report(const IndexReport& r, const Library& lib) {
 
 void watch(Library& lib, const Model& model, const std::vector<std::string>& dirs, const IndexOptions& options,
            double debounce_seconds) {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  const auto& stop = stop_on_signal("clipdex: stopping after this pass (again to exit at once)\n");
   WatchCallbacks cb;
   cb.on_pass = [&](const IndexReport& r) { print_report(r, lib); };
   cb.on_problem = [](const std::string& why) { std::cerr << "clipdex: " << why << " (will retry)" << std::endl; };
   cb.on_watching = [](size_t n) { std::cerr << "clipdex: watching " << n << " folders (Ctrl-C stops)" << std::endl; };
-  lib.watch(model, dirs, options, debounce_seconds, g_stop_watching, cb);
+  lib.watch(model, dirs, options, debounce_seconds, stop, cb);
   std::cout << "clipdex: stopped watching" << std::endl;
 }
 

@@ -5,23 +5,39 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "pipeline/content_hash.h"
-#include "pipeline/image_loader.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
+#include "pipeline/parallel_batches.h"
 #include "pipeline/progress.h"
 
 namespace clipdex::pipeline {
 namespace {
 
-// A file that still holds the content (same bytes as indexed), or "".
-std::string file_holding(const Library& lib, int64_t id, const std::string& hash) {
+struct Unstaged {
+  int64_t id = -1;
+  std::vector<float> pixels;  // empty when no file holds the content any more
+};
+
+// The content's pixels from the first of its files that still holds the same bytes as indexed
+// (each file read once: the bytes checked are the bytes decoded); none when every file is gone,
+// changed or undecodable (the content is then forgotten at the swap).
+Unstaged load_content(const Library& lib, int64_t id, const std::string& hash, const image::DecodeOptions& decode,
+                      const image::PreprocessConfig& cfg) {
+  Unstaged out;
+  out.id = id;
   for (const auto& f : lib.catalog().files_of(id)) {
     if (f.status != "indexed") continue;
     try {
-      if (content_hash(read_file(f.path)) == hash) return f.path;
-    } catch (const Error&) {
+      const std::string bytes = read_file(f.path);
+      if (content_hash(bytes) != hash) continue;
+      const auto im = image::decode_image({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, decode, f.path);
+      out.pixels = image::preprocess(im, cfg);
+      return out;
+    } catch (const std::exception&) {
       // gone or unreadable: try the next file
     }
   }
-  return "";
+  return out;
 }
 
 }  // namespace
@@ -42,10 +58,8 @@ ReembedReport reembed_library(Library& lib, const Embedder& embedder, const Inde
   Progress progress("re-embedding", total, options.progress);
   progress.advance(done);
   const size_t batch = std::max<size_t>(1, options.batch_size);
-  LoaderOptions lo;
-  lo.threads = options.threads;
-  lo.batch_size = batch;
-  lo.decode = embedder.decode_options(options.decode);
+  const auto decode = embedder.decode_options(options.decode);
+  const auto& cfg = embedder.model().preprocess_config();
   int64_t after = -1;
   for (;;) {
     if (options.cancel && options.cancel->load())
@@ -53,30 +67,26 @@ ReembedReport reembed_library(Library& lib, const Embedder& embedder, const Inde
     const auto page = catalog.unstaged_contents(after, batch * 8);
     if (page.empty()) break;
     after = page.back().first;
-    std::vector<std::string> paths;
-    std::vector<int64_t> ids;
-    for (const auto& [id, hash] : page) {
-      const std::string path = file_holding(lib, id, hash);
-      if (path.empty()) continue;  // forgotten at the swap
-      paths.push_back(path);
-      ids.push_back(id);
-    }
-    load_images(paths, embedder.model().preprocess_config(), lo, [&](std::vector<LoadedImage>& loaded) {
-      std::vector<float> pixels;
-      std::vector<int64_t> rows;
-      for (const auto& item : loaded) {
-        if (!item.error.empty()) continue;  // no longer decodable: forgotten at the swap
-        pixels.insert(pixels.end(), item.pixels.begin(), item.pixels.end());
-        rows.push_back(ids[item.index]);
-      }
-      if (rows.empty()) return;
-      const auto v = embedder.embed_pixels(pixels.data(), rows.size(), /*normalize=*/true);
-      const size_t d = static_cast<size_t>(embedder.dim());
-      std::vector<std::pair<int64_t, std::vector<float>>> staged;
-      for (size_t i = 0; i < rows.size(); ++i) staged.emplace_back(rows[i], std::vector<float>(v.begin() + i * d, v.begin() + (i + 1) * d));
-      catalog.stage_embeddings(staged);
-      report.images += static_cast<int64_t>(rows.size());
-    });
+    parallel_batches<Unstaged>(
+        page.size(), options.threads, batch, 0,
+        [&](size_t i) { return load_content(lib, page[i].first, page[i].second, decode, cfg); },
+        [&](std::vector<Unstaged>& loaded) {
+          std::vector<float> pixels;
+          std::vector<int64_t> rows;
+          for (const auto& item : loaded) {
+            if (item.pixels.empty()) continue;
+            pixels.insert(pixels.end(), item.pixels.begin(), item.pixels.end());
+            rows.push_back(item.id);
+          }
+          if (rows.empty()) return;
+          const auto v = embedder.embed_pixels(pixels.data(), rows.size(), /*normalize=*/true);
+          const size_t d = static_cast<size_t>(embedder.dim());
+          std::vector<std::pair<int64_t, std::vector<float>>> staged;
+          for (size_t i = 0; i < rows.size(); ++i)
+            staged.emplace_back(rows[i], std::vector<float>(v.begin() + i * d, v.begin() + (i + 1) * d));
+          catalog.stage_embeddings(staged);
+          report.images += static_cast<int64_t>(rows.size());
+        });
     done += static_cast<int64_t>(page.size());
     progress.advance(static_cast<int64_t>(page.size()));
     if (options.on_progress) options.on_progress(done, total);
