@@ -80,7 +80,7 @@ std::vector<nlohmann::json> json_lines(const std::string& out) {
 
 TEST(Finetune, StepZeroLossAndGradientsMatchPytorch) {
   const Fixture fx;
-  train::LoraTrainer trainer(test::shared_path("fixtures/models/vit-tiny/hf"), {},
+  train::LoraTrainer trainer(model::open_weights(test::shared_path("fixtures/models/vit-tiny/hf")),
                              train::LoraSet::from_adapter(test::shared_path(kRun)));
   ASSERT_EQ(trainer.lora().modules().size(), 8u);
   const auto pixels = fx.f(fx.batch, "pixels");
@@ -93,7 +93,7 @@ TEST(Finetune, StepZeroLossAndGradientsMatchPytorch) {
 
 TEST(Finetune, AdamWStepsMatchPytorch) {
   const Fixture fx;
-  train::LoraTrainer trainer(test::shared_path("fixtures/models/vit-tiny/hf"), {},
+  train::LoraTrainer trainer(model::open_weights(test::shared_path("fixtures/models/vit-tiny/hf")),
                              train::LoraSet::from_adapter(test::shared_path(kRun)));
   const auto pixels = fx.f(fx.batch, "pixels");
   const auto ids = fx.ids();

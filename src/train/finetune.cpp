@@ -100,7 +100,8 @@ FinetuneResult finetune(const std::string& model_path, const std::string& pairs_
   const auto pairs = read_pairs(pairs_file);
   model::LoadOptions load;
   load.architecture = o.arch;
-  const model::ModelConfig cfg = model::open_weights(model_path, load).config;
+  auto weights = model::open_weights(model_path, load);
+  const model::ModelConfig cfg = weights.config;
   const auto text_input = pipeline::TextInput::for_config(cfg, model_path, o.vocab);
   for (size_t i = 0; i < pairs.size(); ++i) {
     try {
@@ -112,7 +113,7 @@ FinetuneResult finetune(const std::string& model_path, const std::string& pairs_
   LoraSet lora = o.init.empty() ? LoraSet::fresh(o.lora, LoraTrainer::module_shapes(cfg), o.seed) : LoraSet::from_adapter(o.init);
   FinetuneOptions effective = o;
   effective.lora = lora.config();
-  LoraTrainer trainer(model_path, load, std::move(lora));
+  LoraTrainer trainer(std::move(weights), std::move(lora));
 
   // Batches of an epoch: consecutive runs of its order; a last batch of one pair is left out
   // (it has nothing to contrast with).

@@ -18,10 +18,8 @@ std::map<std::string, std::pair<int64_t, int64_t>> LoraTrainer::module_shapes(co
   return shapes;
 }
 
-LoraTrainer::LoraTrainer(const std::string& model_path, const model::LoadOptions& load, LoraSet lora)
-    : lora_(std::move(lora)) {
+LoraTrainer::LoraTrainer(model::ModelWeights weights, LoraSet lora) : lora_(std::move(lora)) {
   openblas_set_num_threads(1);  // the thread pool splits the products (train/linalg.cpp)
-  auto weights = model::open_weights(model_path, load);
   config_ = weights.config;
   auto& ck = weights.checkpoint;
   std::map<std::string, bool> used;

@@ -14,8 +14,9 @@ namespace clipdex::train {
 
 class LoraTrainer {
  public:
-  // `lora` must name only modules the model has (InputError otherwise).
-  LoraTrainer(const std::string& model_path, const model::LoadOptions& load, LoraSet lora);
+  // Takes the model's opened weights (model::open_weights); `lora` must name only modules the
+  // model has (InputError otherwise).
+  LoraTrainer(model::ModelWeights weights, LoraSet lora);
 
   // The [out, in] of every module LoRA can target in this model, by Hugging Face name.
   static std::map<std::string, std::pair<int64_t, int64_t>> module_shapes(const model::ModelConfig& cfg);
