@@ -4,7 +4,7 @@
 // clipdex's own code: pipeline::Library::apply / rebuild_vectors and the library's vector index
 // for PostgreSQL, index::make_faiss_index for FAISS, with clipdex's default parameters (HNSW
 // m = 32, ef_search = 128; FAISS efConstruction 80, pgvector ef_construction 64).
-//   build/bench/pgvector_vs_faiss --url postgresql://... [--vectors 1000000] [--queries 500]
+//   build/bench/pgvector_vs_faiss --url postgresql://... [--vectors 1000000] [--queries 500] [--faiss no]
 // The URL's database is dropped and made afresh. Give the server room to build the index in
 // memory (e.g. ?options=-c%20maintenance_work_mem%3D4GB in the URL).
 #include <algorithm>
@@ -86,10 +86,12 @@ int64_t scalar(store::Database& db, const std::string& sql) {
 int main(int argc, char** argv) {
   size_t n = 1000000, nq = 500;
   std::string url;
+  bool with_faiss = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--vectors")) n = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--queries")) nq = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--url")) url = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--faiss")) with_faiss = std::strcmp(argv[i + 1], "no") != 0;
   }
   if (url.empty()) {
     std::fprintf(stderr, "usage: pgvector_vs_faiss --url postgresql://... [--vectors N] [--queries Q]\n");
@@ -108,20 +110,23 @@ int main(int argc, char** argv) {
   flat.reset();
   std::fprintf(stderr, "exact neighbours: %.1f s\n", seconds_since(t));
 
-  // FAISS HNSW.
-  index::IndexParams hnsw;
-  hnsw.type = index::IndexType::HNSW;
-  t = Clock::now();
-  auto faiss = index::make_faiss_index(kDim, hnsw, nullptr, 0);
-  faiss->add(vectors.data(), ids.data(), n);
-  const double faiss_build = seconds_since(t);
-  const auto faiss_m = measure(queries, nq, truth, [&](const float* q) { return faiss->search(q, 1, kK)[0]; });
-  const std::string file = (std::filesystem::temp_directory_path() / "clipdex-bench-hnsw.faiss").string();
-  faiss->save(file);
-  const double faiss_bytes = double(std::filesystem::file_size(file)) / double(n);
-  std::filesystem::remove(file);
-  faiss.reset();
-  std::fprintf(stderr, "FAISS HNSW: built in %.1f s\n", faiss_build);
+  // FAISS HNSW (--faiss no skips it, to time the PostgreSQL side alone).
+  double faiss_build = 0, faiss_bytes = 0;
+  Measured faiss_m;
+  if (with_faiss) {
+    index::IndexParams hnsw;
+    hnsw.type = index::IndexType::HNSW;
+    t = Clock::now();
+    auto faiss = index::make_faiss_index(kDim, hnsw, nullptr, 0);
+    faiss->add(vectors.data(), ids.data(), n);
+    faiss_build = seconds_since(t);
+    faiss_m = measure(queries, nq, truth, [&](const float* q) { return faiss->search(q, 1, kK)[0]; });
+    const std::string file = (std::filesystem::temp_directory_path() / "clipdex-bench-hnsw.faiss").string();
+    faiss->save(file);
+    faiss_bytes = double(std::filesystem::file_size(file)) / double(n);
+    std::filesystem::remove(file);
+    std::fprintf(stderr, "FAISS HNSW: built in %.1f s\n", faiss_build);
+  }
 
   // PostgreSQL: written through the catalog as `clipdex index` writes (flat while loading), then
   // the HNSW index built over the table, as `index --index-type hnsw` does.

@@ -73,15 +73,40 @@ class Connection {
   }
   ~Connection() { PQfinish(conn_); }
 
-  // Runs one query (params may be empty) and returns its result; throws on failure.
-  PGresult* run(const std::string& sql, const std::vector<std::string>& values, const std::vector<bool>& null) {
+  // Runs one query (params may be empty), or the statement prepared as `prepared`; returns its
+  // result; throws on failure.
+  PGresult* run(const std::string& sql, const std::vector<std::string>& values, const std::vector<bool>& null,
+                const std::string& prepared = "") {
     std::lock_guard lock(mu_);
-    if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_) PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_) {
+      PQreset(conn_);
+      ++epoch_;  // the server forgot every prepared statement
+    }
     std::vector<const char*> params(values.size());
     for (size_t i = 0; i < values.size(); ++i) params[i] = null[i] ? nullptr : values[i].c_str();
-    PGresult* r = values.empty() ? PQexec(conn_, sql.c_str())
-                                 : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                                                params.data(), nullptr, nullptr, 0);
+    const int n = static_cast<int>(params.size());
+    PGresult* r = !prepared.empty() ? PQexecPrepared(conn_, prepared.c_str(), n, params.data(), nullptr, nullptr, 0)
+                  : values.empty()  ? PQexec(conn_, sql.c_str())
+                                    : PQexecParams(conn_, sql.c_str(), n, nullptr, params.data(), nullptr, nullptr, 0);
+    return checked(r, sql);
+  }
+
+  // Prepares `sql` under a new name, valid while epoch() stays the same.
+  std::string prepare(const std::string& sql) {
+    std::lock_guard lock(mu_);
+    const std::string name = "clipdex_" + std::to_string(++prepared_);
+    PQclear(checked(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), sql));
+    return name;
+  }
+  void deallocate(const std::string& name) noexcept {
+    std::lock_guard lock(mu_);
+    PQclear(PQexec(conn_, ("DEALLOCATE " + name).c_str()));  // fails only in an aborted transaction: then kept
+  }
+  uint64_t epoch() const { return epoch_; }
+  void set_in_transaction(bool on) { in_transaction_ = on; }
+
+ private:
+  PGresult* checked(PGresult* r, const std::string& sql) {
     const auto status = PQresultStatus(r);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       const std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
@@ -90,9 +115,6 @@ class Connection {
     }
     return r;
   }
-  void set_in_transaction(bool on) { in_transaction_ = on; }
-
- private:
   static std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
@@ -100,12 +122,16 @@ class Connection {
   PGconn* conn_;
   std::mutex mu_;
   bool in_transaction_ = false;
+  uint64_t epoch_ = 0, prepared_ = 0;
 };
 
 class PostgresStatement final : public StatementImpl {
  public:
   PostgresStatement(Connection& conn, const char* sql) : conn_(conn), sql_(number_placeholders(sql)) {}
-  ~PostgresStatement() override { PQclear(result_); }
+  ~PostgresStatement() override {
+    PQclear(result_);
+    if (!prepared_.empty() && prepared_epoch_ == conn_.epoch()) conn_.deallocate(prepared_);
+  }
 
   void bind(int i, int64_t v) override { set(i, std::to_string(v)); }
   void bind(int i, double v) override { set(i, fmt::format("{}", v)); }
@@ -118,7 +144,12 @@ class PostgresStatement final : public StatementImpl {
 
   bool step() override {
     if (!result_) {
-      result_ = conn_.run(sql_, values_, null_);
+      // A statement run again (rows of a batch) is prepared once: planned once, not per row.
+      if (runs_++ == 1 || (!prepared_.empty() && prepared_epoch_ != conn_.epoch())) {
+        prepared_epoch_ = conn_.epoch();
+        prepared_ = conn_.prepare(sql_);
+      }
+      result_ = conn_.run(sql_, values_, null_, prepared_);
       row_ = -1;
     }
     return ++row_ < PQntuples(result_);
@@ -161,6 +192,9 @@ class PostgresStatement final : public StatementImpl {
   std::vector<bool> null_;
   PGresult* result_ = nullptr;
   int row_ = -1;
+  int runs_ = 0;
+  std::string prepared_;  // the server-side name once prepared
+  uint64_t prepared_epoch_ = 0;
 };
 
 class PostgresDatabase final : public Database {
