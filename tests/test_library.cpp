@@ -14,7 +14,12 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <typeinfo>
 
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/index_io.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +30,7 @@
 #include "search/searcher.h"
 #include "search/zeroshot.h"
 #include "store/catalog.h"
+#include "index/simd_flat.h"
 #include "test_util.h"
 
 using namespace clipdex;
@@ -338,6 +344,65 @@ TEST(VectorIndex, HnswAndIvfpqRecallOnSyntheticVectors) {
   auto mapped = index::load_faiss_index(path, /*mmap=*/true);  // inverted lists stay on disk
   EXPECT_DOUBLE_EQ(recall(*mapped), ir);
   EXPECT_THROW(index::load_faiss_index(test::shared_path("README.md")), InputError);
+}
+
+// Debian's FAISS scores with a scalar loop; clipdex's flat storage scores with vectorised code
+// (index/simd_flat.h). It must score as FAISS does, search as FAISS's flat index does, and
+// keep FAISS's file format.
+TEST(VectorIndex, VectorisedScoringMatchesFaiss) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g;
+  for (size_t d : {1, 7, 63, 64, 65, 130, 512, 768}) {
+    std::vector<float> a(d), b(d);
+    for (size_t i = 0; i < d; ++i) a[i] = g(rng), b[i] = g(rng);
+    double want = 0, scale = 0;
+    for (size_t i = 0; i < d; ++i) want += double(a[i]) * b[i], scale += std::abs(double(a[i]) * b[i]);
+    EXPECT_NEAR(index::dot_product(a.data(), b.data(), d), want, 1e-6 * scale) << "d = " << d;
+  }
+
+  const int dim = 96;
+  const size_t n = 3000, k = 12;
+  std::vector<float> data(n * dim), queries(30 * dim);
+  for (auto& x : data) x = g(rng);
+  for (auto& x : queries) x = g(rng);
+  faiss::IndexFlatIP plain(dim);
+  plain.add(static_cast<faiss::Index::idx_t>(n), data.data());
+  index::SimdFlatIP simd(dim);
+  simd.add(static_cast<faiss::Index::idx_t>(n), data.data());
+  for (size_t nq : {1, 3, 30}) {  // 30: FAISS's own BLAS path
+    std::vector<float> dp(nq * k), ds(nq * k);
+    std::vector<faiss::Index::idx_t> lp(nq * k), ls(nq * k);
+    plain.search(static_cast<faiss::Index::idx_t>(nq), queries.data(), k, dp.data(), lp.data());
+    simd.search(static_cast<faiss::Index::idx_t>(nq), queries.data(), k, ds.data(), ls.data());
+    EXPECT_EQ(ls, lp) << nq << " queries";
+    for (size_t i = 0; i < nq * k; ++i) EXPECT_NEAR(ds[i], dp[i], 1e-4f * std::abs(dp[i]) + 1e-5f);
+  }
+
+  // Flat and HNSW indexes are written as FAISS's own types and read back with the same answers.
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(i) + 100;
+  for (const auto type : {index::IndexType::Flat, index::IndexType::HNSW}) {
+    index::IndexParams p;
+    p.type = type;
+    auto idx = index::make_faiss_index(dim, p, nullptr, 0);
+    idx->add(data.data(), ids.data(), n);
+    const auto before = idx->search(queries.data(), 5, k);
+    const std::string path = test::scratch_dir("simd-flat") + "/i.faiss";
+    idx->save(path);
+    std::unique_ptr<faiss::Index> raw(faiss::read_index(path.c_str()));
+    const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(raw.get());
+    ASSERT_NE(map, nullptr);
+    const faiss::Index* storage = type == index::IndexType::HNSW ? dynamic_cast<const faiss::IndexHNSW*>(map->index)->storage : map->index;
+    EXPECT_EQ(typeid(*storage), typeid(faiss::IndexFlatIP));
+    const auto after = index::load_faiss_index(path)->search(queries.data(), 5, k);
+    for (size_t q = 0; q < 5; ++q) {
+      ASSERT_EQ(after[q].size(), before[q].size());
+      for (size_t j = 0; j < before[q].size(); ++j) {
+        EXPECT_EQ(after[q][j].id, before[q][j].id);
+        EXPECT_EQ(after[q][j].score, before[q][j].score);
+      }
+    }
+  }
 }
 
 TEST(Library, ImageToTextOverStoredCaptions) {

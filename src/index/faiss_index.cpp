@@ -15,6 +15,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "index/simd_flat.h"
 #include "index/vector_index.h"
 
 namespace clipdex::index {
@@ -38,12 +39,6 @@ std::unique_ptr<faiss::Index> make_ivfpq(int dim, const IndexParams& p, const fl
   return ivf;
 }
 
-float dot(const float* a, const float* b, size_t d) {
-  float s = 0;
-  for (size_t i = 0; i < d; ++i) s += a[i] * b[i];
-  return s;
-}
-
 // The best k of the allowed ids, scored exactly against raw vectors stored by position.
 std::vector<Hit> exact_among(const float* xb, const faiss::IndexIDMap2& map, const float* q, size_t k,
                              const std::vector<int64_t>& allowed) {
@@ -52,7 +47,7 @@ std::vector<Hit> exact_among(const float* xb, const faiss::IndexIDMap2& map, con
   hits.reserve(allowed.size());
   for (int64_t id : allowed)
     if (auto it = map.rev_map.find(id); it != map.rev_map.end())
-      hits.push_back({id, dot(q, xb + static_cast<size_t>(it->second) * d, d)});
+      hits.push_back({id, dot_product(q, xb + static_cast<size_t>(it->second) * d, d)});
   k = std::min(k, hits.size());
   std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(),
                     [](const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); });
@@ -214,6 +209,7 @@ std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, con
     }
     auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
     map->own_fields = true;
+    use_simd_storage(map.get());
     return std::make_unique<FaissIndex>(std::move(map), p.type);
   } catch (const faiss::FaissException& e) {
     throw Error(std::string("FAISS: ") + e.what());
@@ -223,6 +219,7 @@ std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, con
 std::unique_ptr<VectorIndex> load_faiss_index(const std::string& path, bool mmap) {
   try {
     std::unique_ptr<faiss::Index> idx(faiss::read_index(path.c_str(), mmap ? faiss::IO_FLAG_MMAP : 0));
+    use_simd_storage(idx.get());
     const IndexType t = type_of(idx.get());
     return std::make_unique<FaissIndex>(std::move(idx), t);
   } catch (const faiss::FaissException& e) {

@@ -5,7 +5,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/fast_math.h"
-#include "kernels/isa_clones.h"
+#include "core/isa_clones.h"
 
 
 namespace clipdex::kernels {

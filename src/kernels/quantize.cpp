@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/isa_clones.h"
+#include "core/isa_clones.h"
 
 namespace clipdex::kernels {
 namespace {

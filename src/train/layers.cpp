@@ -7,7 +7,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/fast_math.h"
-#include "kernels/isa_clones.h"
+#include "core/isa_clones.h"
 #include "train/linalg.h"
 
 namespace clipdex::train {
