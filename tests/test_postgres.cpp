@@ -274,6 +274,22 @@ TEST(Postgres, TwoServeReplicas) {
   const auto results = get(a, query)["results"];
   EXPECT_EQ(results.size(), 13u);
   EXPECT_EQ(results, get(b, query)["results"]);
+  // Thumbnails are cached under the user's cache folder, not in a folder named after the URL.
+  const auto thumb = b.client().Get("/thumbs/" + std::to_string(results[0]["id"].get<int64_t>()));
+  EXPECT_TRUE(thumb && thumb->status == 200);
+  EXPECT_FALSE(fs::exists("postgresql:"));
+}
+
+TEST(PostgresUrl, PasswordsAreNeverShown) {
+  EXPECT_EQ(store::without_password("postgresql://ann:s3cret@db.lan:5432/photos"), "postgresql://ann:***@db.lan:5432/photos");
+  EXPECT_EQ(store::without_password("postgres://db.lan/photos?user=ann&password=s3cret&sslmode=require"),
+            "postgres://db.lan/photos?user=ann&password=***&sslmode=require");
+  EXPECT_EQ(store::without_password("postgresql://ann@db.lan/photos"), "postgresql://ann@db.lan/photos");
+  EXPECT_EQ(store::without_password("/photos/lib.db"), "/photos/lib.db");
+  // What the CLI prints about a library it cannot open names it without the password.
+  const auto r = test::run_cli("search --db postgresql://ann:s3cret@127.0.0.1:9/photos x 2>&1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << r.out;
 }
 
 // Re-embedding a PostgreSQL library under another model swaps every vector (and the HNSW index

@@ -291,7 +291,12 @@ class Library {
     using InputError::InputError;
   };
   std::string read_image(int64_t id, uint64_t max_bytes) const;
-  const std::string& path() const;  // the catalog file
+  // Where the library is, for messages: its file, or its PostgreSQL URL without the password.
+  const std::string& path() const;
+  // A file or folder kept beside the library on this machine (the server's thumbnail cache,
+  // uploaded images): PATH + suffix for a library file; for a PostgreSQL library, under
+  // user_cache_dir()/postgresql/<hash of its URL>.
+  std::string side_path(const std::string& suffix) const;
 
   // Opens the model this library's vectors were made with (remembered by its first index();
   // an int8 library's in int8). `options` override what was remembered where set, and a

@@ -1,10 +1,13 @@
 // clipdex::Library, Query and classify() over the pipeline and search components.
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "api/conversions.h"
 #include "clipdex/clipdex.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/paths.h"
 #include "core/thread_pool.h"
 #include "pipeline/indexer.h"
 #include "pipeline/library.h"
@@ -258,7 +261,16 @@ std::vector<float> Library::embedding(int64_t id) const {
   return std::move(*v);
 }
 
-const std::string& Library::path() const { return impl_->db_path(); }
+const std::string& Library::path() const { return impl_->name(); }
+
+std::string Library::side_path(const std::string& suffix) const {
+  if (!impl_->is_postgres()) return impl_->db_path() + suffix;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: a stable folder name per database URL
+  for (unsigned char c : impl_->db_path()) h = (h ^ c) * 1099511628211ull;
+  std::string base = user_cache_dir();
+  if (base.empty()) base = (std::filesystem::temp_directory_path() / "clipdex").string();  // no HOME
+  return fmt::format("{}/postgresql/{:016x}{}", base, h, suffix);
+}
 
 std::string Library::model_path() const { return impl_->remembered_model().model; }
 

@@ -33,7 +33,10 @@ std::string checksum(const std::string& path) { return fmt::format("{:016x}", ha
 }  // namespace
 
 Library::Library(const std::string& db_path, Open mode)
-    : db_path_(db_path), postgres_(store::is_database_url(db_path)), catalog_(existing(db_path, mode)) {}
+    : db_path_(db_path),
+      name_(store::without_password(db_path)),
+      postgres_(store::is_database_url(db_path)),
+      catalog_(existing(db_path, mode)) {}
 
 Library::~Library() = default;
 
@@ -48,9 +51,9 @@ void Library::check_model(const std::string& model_id, bool bind_if_empty) {
   if (stored && *stored != model_id && catalog_.stats().contents > 0) {
     const auto int8 = [](const std::string& id) { return id.find("+int8") != std::string::npos; };
     if (int8(*stored) != int8(model_id))
-      throw_input("{} holds vectors computed in {} precision; run with --precision {}", db_path_,
+      throw_input("{} holds vectors computed in {} precision; run with --precision {}", name_,
                   int8(*stored) ? "int8" : "fp32/bf16", int8(*stored) ? "int8" : "fp32");
-    throw_input("{} holds vectors from model {}, not {}; use another --db or the original model", db_path_, *stored,
+    throw_input("{} holds vectors from model {}, not {}; use another --db or the original model", name_, *stored,
                 model_id);
   }
   if (bind_if_empty && (!stored || *stored != model_id)) catalog_.set_meta("model_id", model_id);
@@ -104,7 +107,7 @@ void Library::release_writer() {
 Library::WriterScope::WriterScope(Library& lib, const std::string& who, WriterLock::Wait wait)
     : lib_(lib), release_(!lib.is_writer()) {
   if (!lib.acquire_writer(who, wait))
-    throw LibraryBusy(fmt::format("{} is being written by {}", lib.db_path(), lib.writer_holder()));
+    throw LibraryBusy(fmt::format("{} is being written by {}", lib.name(), lib.writer_holder()));
 }
 
 Library::WriterScope::~WriterScope() {

@@ -43,6 +43,8 @@ class Library {
   store::Catalog& catalog() { return catalog_; }
   const store::Catalog& catalog() const { return catalog_; }
   const std::string& db_path() const { return db_path_; }
+  // db_path() as it may be shown: a PostgreSQL URL without its password.
+  const std::string& name() const { return name_; }
 
   // Settings remembered by the database.
   std::string setting(const std::string& key, const std::string& fallback = "") const;
@@ -127,6 +129,7 @@ class Library {
   void sync_postgres();
 
   std::string db_path_;
+  std::string name_;
   bool postgres_ = false;
   bool postgres_writer_ = false;
   store::Catalog catalog_;

@@ -390,8 +390,8 @@ ApiResponse Api::index(const ApiRequest& r) {
   require_token(r);
   std::vector<std::string> roots;
   if (!r.files.empty()) {
-    // Uploaded images are kept beside the database and indexed from there.
-    const fs::path dir = lib_.path() + ".uploads";
+    // Uploaded images are kept beside the library (Library::side_path) and indexed from there.
+    const fs::path dir = lib_.side_path(".uploads");
     fs::create_directories(dir);
     for (const auto& [field, f] : r.files) {
       if (field != "image") continue;

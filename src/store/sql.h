@@ -15,6 +15,8 @@ enum class Engine { SQLite, PostgreSQL };
 
 // True for "postgresql://..." and "postgres://..." (libpq's URI forms).
 bool is_database_url(const std::string& location);
+// The location as it may be shown (messages, logs): a URL's password replaced by "***".
+std::string without_password(const std::string& location);
 
 // One engine's prepared statement. Rows are read after step() returns true.
 class StatementImpl {
