@@ -148,7 +148,8 @@ TEST(Postgres, SearchesLikeSqliteAndFaiss) {
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
       std::set<std::string> members;
-      for (const auto& image : json::parse(line)["images"]) members.insert(image["path"].get<std::string>());
+      const auto group = json::parse(line);  // held: a range-for over a temporary's member dangles
+      for (const auto& image : group["images"]) members.insert(image["path"].get<std::string>());
       out.insert(members);
     }
     return out;
