@@ -2,7 +2,9 @@
 // indexes with FAISS's own scoring, in one run: HNSW build time, and single-query search time
 // for flat and HNSW. Random unit vectors; same parameters on both sides (HNSW m 32,
 // efConstruction 80, efSearch 128).
-//   build/bench/faiss_scoring [--vectors 20000] [--dim 512] [--queries 200]
+//   OMP_WAIT_POLICY=passive build/bench/faiss_scoring [--vectors 20000] [--dim 512] [--queries 200]
+// (passive: FAISS's OpenMP threads otherwise spin after its searches and take the core the next
+// single-threaded search needs; the figures in docs/BENCHMARKS.md were measured so).
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 
@@ -16,28 +18,14 @@
 #include <vector>
 
 #include "index/vector_index.h"
+#include "random_vectors.h"
 
 using namespace clipdex;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::seconds_since;
+using bench::unit_vectors;
 
 namespace {
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::vector<float> unit_vectors(size_t n, size_t d, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g;
-  std::vector<float> out(n * d);
-  for (size_t i = 0; i < n; ++i) {
-    double norm = 0;
-    for (size_t j = 0; j < d; ++j) {
-      out[i * d + j] = g(rng);
-      norm += double(out[i * d + j]) * out[i * d + j];
-    }
-    for (size_t j = 0; j < d; ++j) out[i * d + j] = static_cast<float>(out[i * d + j] / std::sqrt(norm));
-  }
-  return out;
-}
 
 // Median milliseconds of one call per query.
 template <typename Search>

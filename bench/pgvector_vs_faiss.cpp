@@ -19,33 +19,18 @@
 
 #include "index/vector_index.h"
 #include "pipeline/library.h"
+#include "random_vectors.h"
 #include "store/sql.h"
 
 using namespace clipdex;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::seconds_since;
+using bench::unit_vectors;
 
 namespace {
 
 constexpr int kDim = 512;
 constexpr size_t kK = 10;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::vector<float> unit_vectors(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> g;
-  std::vector<float> out(n * kDim);
-  for (size_t i = 0; i < n; ++i) {
-    float* v = &out[i * kDim];
-    double norm = 0;
-    for (int d = 0; d < kDim; ++d) {
-      v[d] = g(rng);
-      norm += double(v[d]) * v[d];
-    }
-    for (int d = 0; d < kDim; ++d) v[d] = static_cast<float>(v[d] / std::sqrt(norm));
-  }
-  return out;
-}
 
 struct Measured {
   double p50_ms = 0, p95_ms = 0, recall = 0;
@@ -97,7 +82,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: pgvector_vs_faiss --url postgresql://... [--vectors N] [--queries Q]\n");
     return 2;
   }
-  const auto vectors = unit_vectors(n, 1), queries = unit_vectors(nq, 2);
+  const auto vectors = unit_vectors(n, kDim, 1), queries = unit_vectors(nq, kDim, 2);
   std::vector<int64_t> ids(n);
   for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(i + 1);  // the catalog's ids count from 1
 

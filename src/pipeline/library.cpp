@@ -128,11 +128,6 @@ void Library::notice(const std::string& message) const {
 }
 
 void Library::sync() {
-  if (postgres_) {
-    std::unique_lock write(mu_);
-    sync_postgres();
-    return;
-  }
   {
     std::shared_lock read(mu_);
     if (index_generation_ >= 0 && catalog_.generation() == index_generation_) return;

@@ -104,20 +104,13 @@ void bind_metadata(Statement& s, int first, const ImageMetadata& m) {
 
 Catalog::Catalog(const std::string& location) : db_(open_database(location)) {
   Transaction tx(*db_);
-  if (db_->engine() == Engine::PostgreSQL) {
-    db_->exec(kPostgresSchema);
-    const auto v = meta("schema_version");
-    if (v && std::stoi(*v) > kSchemaVersion)
-      throw_input("'{}' was written by a newer clipdex (schema {} > {})", location, *v, kSchemaVersion);
-    if (!v) set_meta("schema_version", std::to_string(kSchemaVersion));
-    tx.commit();
-    return;
-  }
-  db_->exec(kSchema);
+  const bool postgres = db_->engine() == Engine::PostgreSQL;
+  db_->exec(postgres ? kPostgresSchema : kSchema);
   const auto v = meta("schema_version");
   if (v && std::stoi(*v) > kSchemaVersion)
     throw_input("'{}' was written by a newer clipdex (schema {} > {})", location, *v, kSchemaVersion);
-  const int from = v ? std::stoi(*v) : 0;
+  // PostgreSQL libraries start at the current schema; SQLite ones may need migrating.
+  const int from = v ? std::stoi(*v) : postgres ? kSchemaVersion : 0;
   if (from < 2) set_meta("log_from", std::to_string(generation()));  // readers behind it reload
   if (from < 3)
     // Existing contents keep their vectors; metadata columns start NULL and the next index run
@@ -125,7 +118,7 @@ Catalog::Catalog(const std::string& location) : db_(open_database(location)) {
     for (const auto& [table, column, type] : kAddedColumns)
       if (!has_column(*db_, table, column))
         db_->exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, type).c_str());
-  if (from < kSchemaVersion) set_meta("schema_version", std::to_string(kSchemaVersion));
+  if (!v || from < kSchemaVersion) set_meta("schema_version", std::to_string(kSchemaVersion));
   tx.commit();
 }
 

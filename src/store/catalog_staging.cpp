@@ -2,6 +2,7 @@
 #include "store/catalog.h"
 
 #include "core/error.h"
+#include "store/pgvector_index.h"
 #include "store/sql.h"
 
 namespace clipdex::store {
@@ -56,8 +57,7 @@ int64_t Catalog::commit_staged(const std::string& model_id,
   gone.step();
   const int64_t forgotten = gone.i64(0);
   // PostgreSQL's HNSW index is built for one dimension: the library makes it again afterwards.
-  if (db_->engine() == Engine::PostgreSQL)
-    db_->exec("DROP INDEX IF EXISTS contents_embedding_hnsw; DELETE FROM meta WHERE key = 'pg_vector_index'");
+  if (db_->engine() == Engine::PostgreSQL) drop_pgvector_index(*this);
   db_->exec(
       "DELETE FROM files WHERE content_id IN "
       "(SELECT id FROM contents WHERE id NOT IN (SELECT content_id FROM staged_embeddings));"

@@ -11,6 +11,8 @@ namespace clipdex::store {
 namespace {
 
 constexpr const char* kIndexName = "contents_embedding_hnsw";
+// What the index was built as ("hnsw m=M dim=D", or "" for none), in the catalog's settings.
+constexpr const char* kIndexSetting = "pg_vector_index";
 
 // The indexed expression: pgvector's HNSW needs a fixed dimension and the column has none (a
 // library may be re-embedded under a model of another size).
@@ -107,18 +109,23 @@ void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, i
   if (params.type == index::IndexType::IVFPQ)
     throw_input("a PostgreSQL library searches with pgvector: use --index-type flat or hnsw, not ivfpq");
   const std::string want = params.type == index::IndexType::HNSW ? fmt::format("hnsw m={} dim={}", params.hnsw_m, dim) : "";
-  if (catalog.meta("pg_vector_index").value_or("") == want) return;
+  if (catalog.meta(kIndexSetting).value_or("") == want) return;
   Database& db = catalog.database();
   Transaction tx(db);  // the writers' lock: two indexers never build it twice
-  if (catalog.meta("pg_vector_index").value_or("") != want) {
-    db.exec(fmt::format("DROP INDEX IF EXISTS {}", kIndexName).c_str());
+  if (catalog.meta(kIndexSetting).value_or("") != want) {
+    drop_pgvector_index(catalog);
     if (!want.empty())
       db.exec(fmt::format("CREATE INDEX {} ON contents USING hnsw ({} halfvec_ip_ops) WITH (m = {}, ef_construction = {})",
                           kIndexName, embedding_expr(dim), params.hnsw_m, std::max(64, 2 * params.hnsw_m))
                   .c_str());
-    catalog.set_meta("pg_vector_index", want);
+    catalog.set_meta(kIndexSetting, want);
   }
   tx.commit();
+}
+
+void drop_pgvector_index(Catalog& catalog) {
+  catalog.database().exec(fmt::format("DROP INDEX IF EXISTS {}", kIndexName).c_str());
+  catalog.set_meta(kIndexSetting, "");
 }
 
 std::unique_ptr<index::VectorIndex> make_pgvector_index(const Catalog& catalog, const index::IndexParams& params,

@@ -15,6 +15,10 @@ namespace clipdex::store {
 // changes.
 void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, int dim);
 
+// Drops the server-side index (inside the caller's transaction): it is built for one dimension,
+// and a re-embedding may change it. ensure_pgvector_index makes it again.
+void drop_pgvector_index(Catalog& catalog);
+
 // Search over `catalog`'s contents; hnsw.ef_search from params, iterative index scans on so a
 // filtered search still finds k (pgvector >= 0.8). add() and remove() are refused: the catalog
 // writes the table.
