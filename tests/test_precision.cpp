@@ -111,8 +111,8 @@ TEST(PrecisionKernels, LinearAgreesWithThePortablePath) {
         for (auto& v : x) v = dist(rng);
         for (auto act : {Activation::None, Activation::Gelu}) {
           std::vector<float> want(static_cast<size_t>(m * out)), got(want.size(), -1.0f);
-          portable->linear(x.data(), m, reference, want.data(), act);
-          be->linear(x.data(), m, layer, got.data(), act);
+          portable->linear_f32(x.data(), m, reference, want.data(), act);
+          be->linear_f32(x.data(), m, layer, got.data(), act);
           EXPECT_GE(min_row_cosine(got, want, out), required_cosine(p))
               << to_string(p) << " " << out << "x" << in << " m=" << m << " act=" << int(act);
         }

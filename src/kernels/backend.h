@@ -4,7 +4,9 @@
 // one (BLAS for GEMMs), and other backends (bf16/int8 CPU kernels, CUDA) implement the same ops.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "kernels/precision.h"
 #include "kernels/tensor.h"
@@ -33,6 +35,43 @@ struct SequenceLayout {
   int64_t tokens() const { return offsets.back(); }
 };
 
+// Element types of backend-owned activations.
+enum class ElementType : uint8_t { F32, F16, BF16 };
+size_t type_bytes(ElementType t);
+
+// A typed pointer into memory a backend owns: host memory for the CPU backends, device memory
+// for CUDA. The model code only passes views between backend ops; it never reads them.
+struct View {
+  void* data = nullptr;
+  ElementType type = ElementType::F32;
+  View at(int64_t elements) const {
+    return {static_cast<char*>(data) + elements * static_cast<int64_t>(type_bytes(type)), type};
+  }
+  float* f32() const;  // the data of an F32 view (throws for another type)
+};
+
+// Owns backend memory; freed with the last copy.
+struct Buffer {
+  View view;
+  int64_t count = 0;
+  std::shared_ptr<void> memory;
+};
+
+// What a buffer is for decides its element type: the residual stream, tower inputs and outputs
+// and constants stay fp32; work buffers (layer-norm outputs, GEMM outputs feeding the next op)
+// are in the backend's activation type (fp16 / bf16 on a GPU, fp32 on the CPU).
+enum class Role { Stream, Work };
+
+// ViT's patch embedding input: [n, 3, size, size] pixels cut into (size / patch)^2 patches.
+struct PatchGeometry {
+  int64_t images = 0, size = 0, patch = 0;
+  int64_t grid() const { return size / patch; }
+  int64_t patches() const { return images * grid() * grid(); }
+  int64_t patch_values() const { return 3 * patch * patch; }
+};
+
+// The ops the ViT and CLIP text towers run, on backend-owned memory. Every backend implements
+// them; a CPU backend's views are host pointers.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -40,41 +79,85 @@ class Backend {
   virtual Precision precision() const = 0;
   // Which kernels run the linear layers, e.g. "int8: oneDNN gemm:jit, avx512_core (7-bit activations)".
   virtual std::string kernels() const = 0;
+  // Where the ops run: "cpu" or "cuda:0 (NVIDIA H200)".
+  virtual std::string device() const { return "cpu"; }
+  // Largest batch worth running at once (bounds scratch memory).
+  virtual int64_t max_batch() const { return 32; }
+  // False when ops must not run from several threads at once (a GPU stream): callers serialise.
+  virtual bool concurrent() const { return true; }
 
   // Called once per layer at load; may convert the weights into the backend's layout (and
   // then drop w.weight's data, keeping its shape).
   virtual void prepare(LinearWeights& w) = 0;
 
-  // y[m, out] = x[m, in] · Wᵀ + b, then the activation.
-  virtual void linear(const float* x, int64_t m, const LinearWeights& w, float* y,
-                      Activation act = Activation::None) = 0;
+  // Memory. adopt() takes a constant (embeddings, layer-norm parameters) for the life of the model.
+  virtual Buffer alloc(int64_t count, Role role) = 0;
+  virtual Buffer adopt(Tensor&& t) = 0;
+  virtual Buffer upload(const float* host, int64_t count) = 0;  // an fp32 input
+  virtual void download(View src, int64_t count, float* host) = 0;  // src is F32
 
-  // Row-wise layer norm over `dim` columns (may run in place).
-  virtual void layer_norm(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
-                          float* y) = 0;
-
+  // y[m, out] = x[m, in] · Wᵀ + b, then the activation; with `accumulate`, y += x · Wᵀ + b
+  // (the residual add; no activation then).
+  virtual void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act = Activation::None,
+                      bool accumulate = false) = 0;
+  // Row-wise layer norm over `dim` columns; gamma and beta are F32.
+  virtual void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) = 0;
   // Scaled dot-product attention per sequence and head. qkv is [tokens, 3*width] holding
   // q | k | v; out is [tokens, width]. With `causal`, position i attends to positions <= i.
-  virtual void attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
-                         float* out) = 0;
+  virtual void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) = 0;
 
+  // The towers' glue, each one pass:
+  // cols[patches, 3*p*p] = the pixels' patches, in the order the patch convolution's weights flatten.
+  virtual void patch_rows(View pixels, const PatchGeometry& g, View cols) = 0;
+  // x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
+  virtual void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) = 0;
+  // x[r] = table[ids[r]] + pos[positions[r]] for each packed row r.
+  virtual void embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+                     int64_t width, View x) = 0;
+  // out[i] = x[rows[i]] (rows of `width` values).
+  virtual void gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) = 0;
+};
+
+// The CPU backends: the ops above on host memory, plus the host-pointer forms the CPU-only
+// towers (ModifiedResNet, XLM-R) call directly.
+class HostBackend : public Backend {
+ public:
+  virtual void linear_f32(const float* x, int64_t m, const LinearWeights& w, float* y,
+                          Activation act = Activation::None) = 0;
+  virtual void layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
+                              float eps, float* y) = 0;
+  virtual void attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                             float* out) = 0;
   // Attention of one query row per sequence against all its rows (attention pooling):
   // q [n, width], kv [tokens, 2*width] holding k | v, out [n, width].
   virtual void attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,
                                       int64_t heads, float* out) = 0;
 };
 
+// Where a run computes: `--device cpu|cuda[:N]`.
+struct DeviceSpec {
+  bool cuda = false;
+  int index = 0;
+};
+std::optional<DeviceSpec> parse_device(const std::string& s);
+
+// The CUDA backend on GPU `index` (fp32, fp16 or bf16; Auto is fp16). Throws InputError when
+// this build has no CUDA or the GPU cannot be used.
+std::unique_ptr<Backend> make_cuda_backend(int index, Precision precision);
+// Whether this build has the CUDA backend.
+bool cuda_built();
+
 // The portable CPU backend: OpenBLAS sgemm, fp32 everywhere.
-std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<HostBackend> make_cpu_backend();
 
 // The oneDNN backend in the given precision (not Auto); throws InputError if this CPU cannot run
 // it. `note` is appended to kernels() (why this precision was chosen).
-std::unique_ptr<Backend> make_onednn_backend(Precision precision, const std::string& note = "");
+std::unique_ptr<HostBackend> make_onednn_backend(Precision precision, const std::string& note = "");
 
 // The backend for a run: Auto measures fp32 against bf16 GEMMs on this CPU once per process and
 // takes the faster. bf16 where oneDNN has no bf16 kernel at all (AVX2-only CPUs) runs fp32, which
 // gives the same model id, and says so in kernels(); int8 has no such fallback (its vectors differ).
-std::unique_ptr<Backend> make_backend(Precision precision);
+std::unique_ptr<HostBackend> make_backend(Precision precision);
 
 // What Auto resolves to on this CPU (measured once per process).
 Precision resolve_auto_precision();

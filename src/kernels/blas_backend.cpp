@@ -45,13 +45,13 @@ class BlasBackend final : public CpuOpsBackend {
   std::string kernels() const override { return "fp32: OpenBLAS sgemm"; }
   Precision precision() const override { return Precision::Fp32; }
   void prepare(LinearWeights&) override {}
-  void linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
+  void linear_f32(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
     blas_linear(x, m, w, y, act);
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<BlasBackend>(); }
+std::unique_ptr<HostBackend> make_cpu_backend() { return std::make_unique<BlasBackend>(); }
 
 }  // namespace clipdex::kernels

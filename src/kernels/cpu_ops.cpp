@@ -39,7 +39,7 @@ void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, f
               x, static_cast<int>(k), w, static_cast<int>(k), accumulate ? 1.0f : 0.0f, y, static_cast<int>(ldy));
 }
 
-void CpuOpsBackend::layer_norm(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
+void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
                                float eps, float* y) {
   ThreadPool::global().parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) {
@@ -58,7 +58,7 @@ void CpuOpsBackend::layer_norm(const float* x, int64_t rows, int64_t dim, const 
   });
 }
 
-void CpuOpsBackend::attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                               float* out) {
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));

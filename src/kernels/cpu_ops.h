@@ -5,15 +5,29 @@
 
 namespace clipdex::kernels {
 
-class CpuOpsBackend : public Backend {
+class CpuOpsBackend : public HostBackend {
  public:
   CpuOpsBackend();
-  void layer_norm(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
-                  float* y) override;
-  void attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
-                 float* out) override;
+  void layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
+                      float* y) override;
+  void attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                     float* out) override;
   void attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,
                               int64_t heads, float* out) override;
+
+  // The backend ops on host memory (every view is F32).
+  Buffer alloc(int64_t count, Role role) override;
+  Buffer adopt(Tensor&& t) override;
+  Buffer upload(const float* host, int64_t count) override;
+  void download(View src, int64_t count, float* host) override;
+  void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) override;
+  void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) override;
+  void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) override;
+  void patch_rows(View pixels, const PatchGeometry& g, View cols) override;
+  void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) override;
+  void embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+             int64_t width, View x) override;
+  void gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) override;
 };
 
 // row[0, n) = softmax(row), in place.

@@ -197,7 +197,7 @@ class OnednnBackend final : public CpuOpsBackend {
     std::vector<float>().swap(w.weight.data);  // the packed copy replaces it; the shape stays for in() / out()
   }
 
-  void linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
+  void linear_f32(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
     if (m == 0) return;
     if (!w.packed) return blas_linear(x, m, w, y, act);
     const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
@@ -309,7 +309,7 @@ class OnednnBackend final : public CpuOpsBackend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_onednn_backend(Precision precision, const std::string& note) {
+std::unique_ptr<HostBackend> make_onednn_backend(Precision precision, const std::string& note) {
   if (precision == Precision::Auto) throw Error("make_onednn_backend needs a resolved precision");
   return std::make_unique<OnednnBackend>(precision, note);
 }

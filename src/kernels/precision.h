@@ -10,6 +10,7 @@ enum class Precision {
   Fp32,
   Bf16,  // bf16 weights and GEMM inputs, fp32 accumulation; everything else fp32
   Int8,  // s8 per-channel weights, u8 per-row dynamic activations, s32 accumulation
+  Fp16,  // GPUs only: fp16 weights and activations, fp32 accumulation, layer norm and residual stream
 };
 
 std::string to_string(Precision p);

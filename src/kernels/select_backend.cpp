@@ -12,11 +12,12 @@
 #include "kernels/backend.h"
 #include "core/error.h"
 #include "kernels/cpu_features.h"
+#include "kernels/gpu_flat_search.h"
 
 namespace clipdex::kernels {
 namespace {
 
-double seconds_per_linear(Backend& be) {
+double seconds_per_linear(HostBackend& be) {
   constexpr int64_t kRows = 256, kWidth = 768;
   LinearWeights w;
   w.weight = Tensor({kWidth, kWidth});
@@ -25,11 +26,11 @@ double seconds_per_linear(Backend& be) {
   for (auto& v : w.weight.data) v = dist(rng);
   be.prepare(w);
   std::vector<float> x(kRows * kWidth, 0.5f), y(kRows * kWidth);
-  be.linear(x.data(), kRows, w, y.data());  // warm-up: JIT, caches
+  be.linear_f32(x.data(), kRows, w, y.data());  // warm-up: JIT, caches
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    be.linear(x.data(), kRows, w, y.data());
+    be.linear_f32(x.data(), kRows, w, y.data());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
@@ -59,14 +60,35 @@ Precision resolve_auto_precision() {
 Precision default_precision() {
   if (const char* env = std::getenv("CLIPDEX_PRECISION"); env && *env) {
     const auto p = parse_precision(env);
-    if (!p) throw InputError(std::string("CLIPDEX_PRECISION must be auto, fp32, bf16 or int8, not '") + env + "'");
+    if (!p) throw InputError(std::string("CLIPDEX_PRECISION must be auto, fp32, bf16, int8 or fp16, not '") + env + "'");
     if (*p != Precision::Auto) return *p;
   }
   return resolve_auto_precision();
 }
 
-std::unique_ptr<Backend> make_backend(Precision precision) {
+std::optional<DeviceSpec> parse_device(const std::string& s) {
+  if (s.empty() || s == "cpu") return DeviceSpec{};
+  if (s == "cuda") return DeviceSpec{true, 0};
+  if (s.rfind("cuda:", 0) != 0 || s.size() == 5 || s.size() > 8) return std::nullopt;
+  int index = 0;
+  for (char c : s.substr(5)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    index = index * 10 + (c - '0');
+  }
+  return DeviceSpec{true, index};
+}
+
+#ifndef CLIPDEX_HAVE_CUDA
+constexpr const char* kNoCuda = "this clipdex was built without CUDA: rebuild with cmake -DCLIPDEX_CUDA=ON to use --device cuda";
+bool cuda_built() { return false; }
+std::unique_ptr<Backend> make_cuda_backend(int, Precision) { throw InputError(kNoCuda); }
+std::unique_ptr<GpuFlatSearch> make_gpu_flat_search(int, int64_t) { throw InputError(kNoCuda); }
+#endif
+
+std::unique_ptr<HostBackend> make_backend(Precision precision) {
   if (precision == Precision::Auto) precision = default_precision();
+  if (precision == Precision::Fp16)
+    throw InputError("fp16 runs on GPUs only (--device cuda); on a CPU use bf16 or fp32");
   try {
     return make_onednn_backend(precision);
   } catch (const std::exception&) {

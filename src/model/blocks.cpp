@@ -1,15 +1,20 @@
 #include "model/blocks.h"
 
-#include "core/thread_pool.h"
+#include "core/error.h"
+
 
 namespace clipdex::model {
 
-LayerNorm LayerNorm::load(Checkpoint& ck, const std::string& prefix, int64_t dim, float eps) {
-  return {ck.take(prefix + ".weight", {dim}), ck.take(prefix + ".bias", {dim}), eps};
+LayerNorm LayerNorm::load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t dim, float eps) {
+  return {be.adopt(ck.take(prefix + ".weight", {dim})), be.adopt(ck.take(prefix + ".bias", {dim})), eps};
 }
 
-void LayerNorm::run(Backend& be, const float* x, int64_t rows, float* y) const {
-  be.layer_norm(x, rows, gamma.numel(), gamma.ptr(), beta.ptr(), eps, y);
+void LayerNorm::run(Backend& be, View x, int64_t rows, View y) const {
+  be.layer_norm(x, rows, gamma.count, gamma.view, beta.view, eps, y);
+}
+
+void LayerNorm::run_f32(HostBackend& be, const float* x, int64_t rows, float* y) const {
+  be.layer_norm_f32(x, rows, gamma.count, gamma.view.f32(), beta.view.f32(), eps, y);
 }
 
 LinearWeights load_linear(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t out, int64_t in,
@@ -42,8 +47,8 @@ Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& pr
   for (int64_t i = 0; i < layers; ++i) {
     const std::string p = prefix + "." + std::to_string(i);
     ResidualAttentionBlock b;
-    b.ln_1 = LayerNorm::load(ck, p + ".ln_1", width, eps);
-    b.ln_2 = LayerNorm::load(ck, p + ".ln_2", width, eps);
+    b.ln_1 = LayerNorm::load(ck, be, p + ".ln_1", width, eps);
+    b.ln_2 = LayerNorm::load(ck, be, p + ".ln_2", width, eps);
     b.in_proj.weight = ck.take(p + ".attn.in_proj_weight", {3 * width, width});
     b.in_proj.bias = ck.take(p + ".attn.in_proj_bias", {3 * width});
     be.prepare(b.in_proj);
@@ -55,23 +60,28 @@ Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& pr
   return t;
 }
 
-void Transformer::run(Backend& be, Tensor& x, const SequenceLayout& seqs, bool causal) const {
+void Transformer::run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const {
   const int64_t n = seqs.tokens();
-  Tensor h({n, width}), qkv({n, 3 * width}), attn({n, width}), mid;
+  if (blocks.empty()) return;
+  const Buffer h = be.alloc(n * width, Role::Work), qkv = be.alloc(n * 3 * width, Role::Work),
+               attn = be.alloc(n * width, Role::Work), mid = be.alloc(n * blocks[0].fc.out(), Role::Work);
   for (const auto& b : blocks) {
     // x = x + out_proj(attention(ln_1(x)))
-    b.ln_1.run(be, x.ptr(), n, h.ptr());
-    be.linear(h.ptr(), n, b.in_proj, qkv.ptr());
-    be.attention(qkv.ptr(), seqs, width, heads, causal, attn.ptr());
-    be.linear(attn.ptr(), n, b.out_proj, h.ptr());
-    for (int64_t i = 0; i < n * width; ++i) x.data[i] += h.data[i];
+    b.ln_1.run(be, x, n, h.view);
+    be.linear(h.view, n, b.in_proj, qkv.view);
+    be.attention(qkv.view, seqs, width, heads, causal, attn.view);
+    be.linear(attn.view, n, b.out_proj, x, Activation::None, /*accumulate=*/true);
     // x = x + c_proj(act(c_fc(ln_2(x))))
-    b.ln_2.run(be, x.ptr(), n, h.ptr());
-    if (mid.numel() != n * b.fc.out()) mid = Tensor({n, b.fc.out()});
-    be.linear(h.ptr(), n, b.fc, mid.ptr(), act);
-    be.linear(mid.ptr(), n, b.proj, h.ptr());
-    for (int64_t i = 0; i < n * width; ++i) x.data[i] += h.data[i];
+    b.ln_2.run(be, x, n, h.view);
+    be.linear(h.view, n, b.fc, mid.view, act);
+    be.linear(mid.view, n, b.proj, x, Activation::None, /*accumulate=*/true);
   }
+}
+
+HostBackend& host_backend(Backend& be) {
+  auto* host = dynamic_cast<HostBackend*>(&be);
+  if (!host) throw Error(be.name() + " cannot run a tower that works on host memory");
+  return *host;
 }
 
 int count_layers(const Checkpoint& ck, const std::string& prefix, const std::string& probe) {

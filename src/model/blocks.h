@@ -11,15 +11,20 @@ namespace clipdex::model {
 
 using kernels::Activation;
 using kernels::Backend;
+using kernels::Buffer;
+using kernels::HostBackend;
+using kernels::Role;
+using kernels::View;
 using kernels::LinearWeights;
 using kernels::SequenceLayout;
 using kernels::Tensor;
 
 struct LayerNorm {
-  Tensor gamma, beta;
+  Buffer gamma, beta;  // held by the backend that runs it
   float eps = 1e-5f;
-  static LayerNorm load(Checkpoint& ck, const std::string& prefix, int64_t dim, float eps);
-  void run(Backend& be, const float* x, int64_t rows, float* y) const;
+  static LayerNorm load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t dim, float eps);
+  void run(Backend& be, View x, int64_t rows, View y) const;
+  void run_f32(HostBackend& be, const float* x, int64_t rows, float* y) const;  // the CPU-only towers
 };
 
 // prefix "a.b" loads "a.b.weight" [out, in] and, if with_bias, "a.b.bias" [out].
@@ -43,9 +48,12 @@ struct Transformer {
 
   static Transformer load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t width, int64_t layers,
                           int64_t heads, int64_t mlp_width, Activation act, float eps);
-  // x: [tokens, width] for the packed sequences; updated in place.
-  void run(Backend& be, Tensor& x, const SequenceLayout& seqs, bool causal) const;
+  // x: [tokens, width] (Role::Stream) for the packed sequences; updated in place.
+  void run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const;
 };
+
+// The host backend a CPU-only tower (ModifiedResNet, XLM-R) runs on; throws for a device backend.
+HostBackend& host_backend(Backend& be);
 
 // Number of blocks "<prefix>.<i>.<probe>" present in the checkpoint.
 int count_layers(const Checkpoint& ck, const std::string& prefix, const std::string& probe);

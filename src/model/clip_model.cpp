@@ -22,9 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Largest batch run through a tower at once; bigger requests are split to bound memory.
-constexpr int64_t kMaxBatch = 32;
-
 // Weight files a model folder may hold, in order of preference (safetensors first, as open_clip).
 constexpr const char* kWeightNames[] = {"open_clip_model.safetensors", "model.safetensors",
                                         "open_clip_pytorch_model.bin", "pytorch_model.bin"};
@@ -153,11 +150,23 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   std::unique_ptr<Model> m(new Model());
   m->config_ = load_config(files, ck, options, m->info_.config_source);
   if (m->config_.text_kind == TextKind::Xlmr) complete_xlmr_config(ck, fs::path(files.weights).parent_path(), m->config_);
-  m->backend_ = options.portable_kernels ? kernels::make_cpu_backend() : kernels::make_backend(options.precision);
-  auto& be = *m->backend_;
+  const auto device = kernels::parse_device(options.device);
+  if (!device) throw_input("--device must be cpu, cuda or cuda:N, not '{}'", options.device);
+  if (device->cuda) {
+    m->backend_ = kernels::make_cuda_backend(device->index, options.precision);
+  } else {
+    m->host_backend_ = options.portable_kernels ? kernels::make_cpu_backend() : kernels::make_backend(options.precision);
+  }
+  // ModifiedResNet and XLM-R run on host memory: beside a GPU backend they get a CPU one.
   const auto& cfg = m->config_;
-  if (cfg.has_image) m->image_ = cfg.vision.kind == VisionKind::ViT ? load_vit(ck, be, cfg) : load_resnet(ck, be, cfg);
-  m->text_ = cfg.text_kind == TextKind::Xlmr ? load_xlmr_text(ck, be, cfg) : ClipTextTower::load(ck, be, cfg);
+  const bool resnet = cfg.has_image && cfg.vision.kind != VisionKind::ViT, xlmr = cfg.text_kind == TextKind::Xlmr;
+  if (!m->host_backend_ && (resnet || xlmr)) m->host_backend_ = kernels::make_backend(kernels::Precision::Auto);
+  kernels::Backend& be = m->backend_ ? *m->backend_ : *m->host_backend_;
+  m->image_backend_ = resnet ? m->host_backend_.get() : &be;
+  m->text_backend_ = xlmr ? m->host_backend_.get() : &be;
+  if (cfg.has_image)
+    m->image_ = resnet ? load_resnet(ck, *m->host_backend_, cfg) : load_vit(ck, be, cfg);
+  m->text_ = xlmr ? load_xlmr_text(ck, *m->host_backend_, cfg) : ClipTextTower::load(ck, be, cfg);
   if (ck.has("logit_scale"))
     m->logit_scale_ = std::exp(ck.take("logit_scale", ck.shape("logit_scale").empty() ? std::vector<int64_t>{}
                                                                                        : std::vector<int64_t>{1})
@@ -181,8 +190,12 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   info.dtype = ck.dominant_dtype();
   for (const auto& [name, t] : ck.file().tensors()) info.parameters += t.numel();
   info.weights_hash = fmt::format("{:016x}", hash_file(files.weights));
-  info.precision = kernels::to_string(m->backend_->precision());
-  info.kernels = m->backend_->kernels();
+  info.precision = kernels::to_string(be.precision());
+  info.kernels = be.kernels();
+  info.device = be.device();
+  if (m->backend_ && m->host_backend_)
+    info.kernels += fmt::format("; {} tower on the CPU ({})", resnet ? "ModifiedResNet image" : "XLM-R text",
+                                m->host_backend_->kernels());
   return m;
 }
 
@@ -190,29 +203,34 @@ std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
   if (!image_)
     throw_input("{} is a text-only model (M-CLIP): pair it with an image model (--model IMAGE_MODEL --text-model {})",
                 info_.path, info_.path);
-  const int64_t S = config_.vision.image_size, d = config_.embed_dim;
+  const int64_t S = config_.vision.image_size, d = config_.embed_dim, batch = image_backend_->max_batch();
   std::vector<float> out(static_cast<size_t>(n * d));
-  for (int64_t b = 0; b < n; b += kMaxBatch) {
-    const int64_t m = std::min(kMaxBatch, n - b);
-    const auto e = image_->encode(*backend_, pixels + b * 3 * S * S, m);
+  std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
+  if (!image_backend_->concurrent()) lock.lock();
+  for (int64_t b = 0; b < n; b += batch) {
+    const int64_t m = std::min(batch, n - b);
+    const auto e = image_->encode(*image_backend_, pixels + b * 3 * S * S, m);
     std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
   }
   return out;
 }
 
 std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t context, bool full_context) const {
-  const int64_t d = config_.embed_dim;
+  const int64_t d = config_.embed_dim, batch = text_backend_->max_batch();
   std::vector<float> out(static_cast<size_t>(n * d));
-  for (int64_t b = 0; b < n; b += kMaxBatch) {
-    const int64_t m = std::min(kMaxBatch, n - b);
-    const auto e = text_->encode(*backend_, ids + b * context, m, context, full_context);
+  std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
+  if (!text_backend_->concurrent()) lock.lock();
+  for (int64_t b = 0; b < n; b += batch) {
+    const int64_t m = std::min(batch, n - b);
+    const auto e = text_->encode(*text_backend_, ids + b * context, m, context, full_context);
     std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
   }
   return out;
 }
 
 std::string Model::model_id() const {
-  const bool int8 = backend_->precision() == kernels::Precision::Int8;
+  const auto& be = backend_ ? *backend_ : *host_backend_;
+  const bool int8 = be.precision() == kernels::Precision::Int8;
   const std::string lora = info_.adapter_hash.empty() ? "" : "+lora:" + info_.adapter_hash;
   return config_.signature() + "/" + info_.weights_hash + lora + (int8 ? "+int8" : "");
 }

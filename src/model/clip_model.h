@@ -7,6 +7,7 @@
 //   std::vector<float> txt = model->encode_texts(ids, n, 77);   // ids [n, 77]
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct LoadOptions {
   kernels::Precision precision = kernels::Precision::Auto;
   bool portable_kernels = false;  // fp32 on OpenBLAS only (the fallback path), for comparisons
   std::string adapter = {};       // a PEFT LoRA adapter folder merged into the weights at load
+  std::string device = "cpu";     // "cpu", "cuda" or "cuda:N"
 };
 
 struct ModelInfo {
@@ -33,6 +35,7 @@ struct ModelInfo {
   std::string weights_hash;  // XXH3-64 of the weights file, hex
   std::string precision;     // what the matrix products run in: fp32, bf16 or int8
   std::string kernels;       // which kernels run them (library, implementation, ISA)
+  std::string device;        // where the towers run: "cpu", "cuda:0 (NVIDIA H200)"
   std::string adapter;       // the LoRA adapter folder merged in ("" for none)
   std::string adapter_hash;  // of its files
   std::string adapter_summary;  // "r 4, lora_alpha 8, 8 modules: q_proj, v_proj"
@@ -73,7 +76,11 @@ class Model {
   ModelConfig config_;
   ModelInfo info_;
   float logit_scale_ = 1.0f;
-  std::unique_ptr<kernels::Backend> backend_;
+  std::unique_ptr<kernels::Backend> backend_;            // runs the ViT and CLIP text towers
+  std::unique_ptr<kernels::HostBackend> host_backend_;  // CPU-only towers beside a GPU backend
+  kernels::Backend* image_backend_ = nullptr;
+  kernels::Backend* text_backend_ = nullptr;
+  std::unique_ptr<std::mutex> device_mutex_ = std::make_unique<std::mutex>();  // GPU work runs one call at a time
   std::unique_ptr<ImageTower> image_;
   std::unique_ptr<TextTower> text_;
 };

@@ -24,7 +24,7 @@ struct Conv {
   int64_t k = 1, stride = 1, in = 0, out = 0;
   LinearWeights lin;  // weight [out, k*k*in] in (ky, kx, c) order
 
-  static Conv load(Checkpoint& ck, Backend& be, const std::string& conv, const std::string& bn, int64_t in,
+  static Conv load(Checkpoint& ck, HostBackend& be, const std::string& conv, const std::string& bn, int64_t in,
                    int64_t out, int64_t k, int64_t stride, bool keep_precise = false) {
     Conv cv{k, stride, in, out, {}};
     cv.lin.keep_precise = keep_precise;
@@ -46,13 +46,13 @@ struct Conv {
     return cv;
   }
 
-  FeatureMap run(Backend& be, const FeatureMap& x, Activation act) const {
+  FeatureMap run(HostBackend& be, const FeatureMap& x, Activation act) const {
     const int64_t pad = k / 2;
     FeatureMap y{x.n, (x.h + 2 * pad - k) / stride + 1, (x.w + 2 * pad - k) / stride + 1, out, {}};
     const int64_t rows = y.n * y.h * y.w;
     y.data = Tensor({y.n, y.h, y.w, out});
     if (k == 1 && stride == 1) {
-      be.linear(x.data.ptr(), rows, lin, y.data.ptr(), act);
+      be.linear_f32(x.data.ptr(), rows, lin, y.data.ptr(), act);
       return y;
     }
     const int64_t cols = k * k * in;
@@ -72,7 +72,7 @@ struct Conv {
               }
             }
         }
-    be.linear(patches.ptr(), rows, lin, y.data.ptr(), act);
+    be.linear_f32(patches.ptr(), rows, lin, y.data.ptr(), act);
     return y;
   }
 };
@@ -102,7 +102,7 @@ struct Bottleneck {
   Conv downsample;
   int64_t stride = 1;
 
-  static Bottleneck load(Checkpoint& ck, Backend& be, const std::string& p, int64_t inplanes, int64_t planes,
+  static Bottleneck load(Checkpoint& ck, HostBackend& be, const std::string& p, int64_t inplanes, int64_t planes,
                          int64_t stride) {
     Bottleneck b;
     b.stride = stride;
@@ -115,7 +115,7 @@ struct Bottleneck {
     return b;
   }
 
-  FeatureMap run(Backend& be, const FeatureMap& x) const {
+  FeatureMap run(HostBackend& be, const FeatureMap& x) const {
     FeatureMap out = conv1.run(be, x, Activation::Relu);
     out = avg_pool(conv2.run(be, out, Activation::Relu), stride);
     out = conv3.run(be, out, Activation::None);
@@ -127,7 +127,7 @@ struct Bottleneck {
 
 class ModifiedResNet final : public ImageTower {
  public:
-  ModifiedResNet(Checkpoint& ck, Backend& be, const ModelConfig& cfg) : cfg_(cfg.vision), embed_dim_(cfg.embed_dim) {
+  ModifiedResNet(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) : cfg_(cfg.vision), embed_dim_(cfg.embed_dim) {
     const int64_t w = cfg_.width;
     stem_[0] = Conv::load(ck, be, "visual.conv1", "visual.bn1", 3, w / 2, 3, 2, /*keep_precise=*/true);
     stem_[1] = Conv::load(ck, be, "visual.conv2", "visual.bn2", w / 2, w / 2, 3, 1);
@@ -157,7 +157,8 @@ class ModifiedResNet final : public ImageTower {
     c_proj_ = load_linear(ck, be, "visual.attnpool.c_proj", embed_dim_, c, true, /*keep_precise=*/true);
   }
 
-  Tensor encode(Backend& be, const float* pixels, int64_t n) const override {
+  Tensor encode(Backend& backend, const float* pixels, int64_t n) const override {
+    HostBackend& be = host_backend(backend);
     const int64_t S = cfg_.image_size;
     FeatureMap x{n, S, S, 3, Tensor({n, S, S, 3})};
     for (int64_t b = 0; b < n; ++b)
@@ -172,7 +173,7 @@ class ModifiedResNet final : public ImageTower {
  private:
   // Tokens: the mean of the feature map, then every position; plus positional embedding.
   // The mean token queries all tokens; c_proj maps the result to the embedding.
-  Tensor attention_pool(Backend& be, const FeatureMap& x) const {
+  Tensor attention_pool(HostBackend& be, const FeatureMap& x) const {
     const int64_t c = x.c, hw = x.h * x.w, tokens = hw + 1, n = x.n;
     if (tokens != positional_embedding_.dim(0)) throw_input("feature map {}x{} does not match the attention pool", x.h, x.w);
     Tensor t({n * tokens, c});
@@ -190,10 +191,10 @@ class ModifiedResNet final : public ImageTower {
     for (int64_t b = 0; b <= n; ++b) seqs.offsets.push_back(b * tokens);
     for (int64_t b = 0; b < n; ++b) std::copy_n(t.ptr() + b * tokens * c, c, first.ptr() + b * c);
     Tensor q({n, c}), kv({n * tokens, 2 * c}), attn({n, c}), out({n, embed_dim_});
-    be.linear(first.ptr(), n, q_proj_, q.ptr());
-    be.linear(t.ptr(), n * tokens, kv_proj_, kv.ptr());
+    be.linear_f32(first.ptr(), n, q_proj_, q.ptr());
+    be.linear_f32(t.ptr(), n * tokens, kv_proj_, kv.ptr());
     be.attention_single_query(q.ptr(), kv.ptr(), seqs, c, cfg_.heads(), attn.ptr());
-    be.linear(attn.ptr(), n, c_proj_, out.ptr());
+    be.linear_f32(attn.ptr(), n, c_proj_, out.ptr());
     return out;
   }
 
@@ -207,7 +208,7 @@ class ModifiedResNet final : public ImageTower {
 
 }  // namespace
 
-std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
+std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) {
   return std::make_unique<ModifiedResNet>(ck, be, cfg);
 }
 

@@ -16,9 +16,9 @@ std::unique_ptr<TextTower> ClipTextTower::load(Checkpoint& ck, Backend& be, cons
   tt.embed_dim_ = cfg.embed_dim;
   tt.vocab_ = t.vocab_size;
   tt.context_ = t.context_length;
-  tt.token_embedding_ = ck.take("token_embedding.weight", {t.vocab_size, t.width});
-  tt.positional_embedding_ = ck.take("positional_embedding", {t.context_length, t.width});
-  tt.ln_final_ = LayerNorm::load(ck, "ln_final", t.width, cfg.layer_norm_eps);
+  tt.token_embedding_ = be.adopt(ck.take("token_embedding.weight", {t.vocab_size, t.width}));
+  tt.positional_embedding_ = be.adopt(ck.take("positional_embedding", {t.context_length, t.width}));
+  tt.ln_final_ = LayerNorm::load(ck, be, "ln_final", t.width, cfg.layer_norm_eps);
   tt.projection_ = load_projection(ck, be, "text_projection", t.width, cfg.embed_dim);
   tt.transformer_ = Transformer::load(ck, be, "transformer.resblocks", t.width, t.layers, t.heads, t.mlp_width,
                                       cfg.quick_gelu ? Activation::QuickGelu : Activation::Gelu, cfg.layer_norm_eps);
@@ -38,24 +38,26 @@ Tensor ClipTextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t
     eot[s] = std::max_element(row, row + context) - row;  // first occurrence of the highest id
     seqs.offsets.push_back(seqs.offsets.back() + (full_context ? context : eot[s] + 1));
   }
-  Tensor x({seqs.tokens(), width_});
+  std::vector<int32_t> rows_ids, rows_positions;
+  std::vector<int64_t> eot_rows;
   for (int64_t s = 0; s < n; ++s) {
     for (int64_t i = 0; i < seqs.length(s); ++i) {
-      const float* tok = token_embedding_.ptr() + static_cast<int64_t>(ids[s * context + i]) * width_;
-      const float* pos = positional_embedding_.ptr() + i * width_;
-      float* dst = x.ptr() + (seqs.offsets[s] + i) * width_;
-      for (int64_t j = 0; j < width_; ++j) dst[j] = tok[j] + pos[j];
+      rows_ids.push_back(ids[s * context + i]);
+      rows_positions.push_back(static_cast<int32_t>(i));
     }
+    eot_rows.push_back(seqs.offsets[s] + eot[s]);
   }
-  transformer_.run(be, x, seqs, /*causal=*/true);
-  Tensor pooled({n, width_});
-  for (int64_t s = 0; s < n; ++s) {
-    const float* src = x.ptr() + (seqs.offsets[s] + eot[s]) * width_;
-    ln_final_.run(be, src, 1, pooled.ptr() + s * width_);
-  }
-  Tensor out({n, embed_dim_});
-  be.linear(pooled.ptr(), n, projection_, out.ptr());
-  return out;
+  const Buffer x = be.alloc(seqs.tokens() * width_, Role::Stream);
+  be.embed(token_embedding_.view, positional_embedding_.view, rows_ids, rows_positions, width_, x.view);
+  transformer_.run(be, x.view, seqs, /*causal=*/true);
+  const Buffer last = be.alloc(n * width_, Role::Stream), pooled = be.alloc(n * width_, Role::Work);
+  be.gather_rows(x.view, eot_rows, width_, last.view);
+  ln_final_.run(be, last.view, n, pooled.view);
+  const Buffer out = be.alloc(n * embed_dim_, Role::Stream);
+  be.linear(pooled.view, n, projection_, out.view);
+  Tensor result({n, embed_dim_});
+  be.download(out.view, result.numel(), result.ptr());
+  return result;
 }
 
 }  // namespace clipdex::model

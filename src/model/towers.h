@@ -16,7 +16,8 @@ class ImageTower {
 };
 
 std::unique_ptr<ImageTower> load_vit(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
-std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+// ModifiedResNet runs on host memory (a CPU backend) only.
+std::unique_ptr<ImageTower> load_resnet(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg);
 
 class TextTower {
  public:
@@ -35,7 +36,7 @@ class ClipTextTower : public TextTower {
 
  private:
   int64_t width_ = 0, embed_dim_ = 0, vocab_ = 0, context_ = 0;
-  Tensor token_embedding_, positional_embedding_;
+  Buffer token_embedding_, positional_embedding_;
   LinearWeights projection_;
   LayerNorm ln_final_;
   Transformer transformer_;
@@ -44,6 +45,7 @@ class ClipTextTower : public TextTower {
 // The XLM-RoBERTa text tower of multilingual models (model/xlmr_tower.cpp): embeddings
 // (word + position + token type 0, layer norm), post-LN encoder layers with exact GELU,
 // attention and mean pooling over the non-pad tokens, then the model's projection head.
-std::unique_ptr<TextTower> load_xlmr_text(Checkpoint& ck, Backend& be, const ModelConfig& cfg);
+// It runs on host memory (a CPU backend) only.
+std::unique_ptr<TextTower> load_xlmr_text(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg);
 
 }  // namespace clipdex::model

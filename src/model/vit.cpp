@@ -2,7 +2,6 @@
 // flattened patches), class token, positional embedding, ln_pre, transformer, ln_post on the
 // class token, projection.
 #include "model/towers.h"
-#include "model/vit_input.h"
 
 namespace clipdex::model {
 namespace {
@@ -15,10 +14,10 @@ class VisionTransformer final : public ImageTower {
     patch_.weight.shape = {w, 3 * p * p};  // [out, c*kh*kw] matches the flattened patch order
     patch_.keep_precise = true;
     be.prepare(patch_);
-    class_embedding_ = ck.take("visual.class_embedding", {w});
-    positional_embedding_ = ck.take("visual.positional_embedding", {cfg_.tokens(), w});
-    ln_pre_ = LayerNorm::load(ck, "visual.ln_pre", w, cfg.layer_norm_eps);
-    ln_post_ = LayerNorm::load(ck, "visual.ln_post", w, cfg.layer_norm_eps);
+    class_embedding_ = be.adopt(ck.take("visual.class_embedding", {w}));
+    positional_embedding_ = be.adopt(ck.take("visual.positional_embedding", {cfg_.tokens(), w}));
+    ln_pre_ = LayerNorm::load(ck, be, "visual.ln_pre", w, cfg.layer_norm_eps);
+    ln_post_ = LayerNorm::load(ck, be, "visual.ln_post", w, cfg.layer_norm_eps);
     proj_ = load_projection(ck, be, "visual.proj", w, cfg.embed_dim);
     transformer_ = Transformer::load(ck, be, "visual.transformer.resblocks", w, cfg_.layers, cfg_.heads(),
                                      cfg_.mlp_width, cfg.quick_gelu ? Activation::QuickGelu : Activation::Gelu,
@@ -26,24 +25,30 @@ class VisionTransformer final : public ImageTower {
   }
 
   Tensor encode(Backend& be, const float* pixels, int64_t n) const override {
-    const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid();
-    const int64_t tokens = cfg_.tokens(), patches = g * g, k = 3 * p * p;
-    Tensor cols({n * patches, k});
-    flatten_patches(pixels, n, cfg_, cols.ptr());
-    Tensor emb({n * patches, w});
-    be.linear(cols.ptr(), n * patches, patch_, emb.ptr());
+    const int64_t w = cfg_.width, tokens = cfg_.tokens(), S = cfg_.image_size;
+    const kernels::PatchGeometry g{n, S, cfg_.patch_size};
+    const Buffer px = be.upload(pixels, n * 3 * S * S);
+    const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::Work);
+    be.patch_rows(px.view, g, cols.view);
+    const Buffer emb = be.alloc(g.patches() * w, Role::Work);
+    be.linear(cols.view, g.patches(), patch_, emb.view);
 
     SequenceLayout seqs;
+    std::vector<int64_t> class_rows;
     for (int64_t img = 0; img <= n; ++img) seqs.offsets.push_back(img * tokens);
-    Tensor x({n * tokens, w});
-    assemble_tokens(emb.ptr(), class_embedding_.ptr(), positional_embedding_.ptr(), n, cfg_, x.ptr());
-    ln_pre_.run(be, x.ptr(), n * tokens, x.ptr());
-    transformer_.run(be, x, seqs, /*causal=*/false);
-    Tensor pooled({n, w});
-    for (int64_t img = 0; img < n; ++img) ln_post_.run(be, x.ptr() + img * tokens * w, 1, pooled.ptr() + img * w);
-    Tensor out({n, embed_dim_});
-    be.linear(pooled.ptr(), n, proj_, out.ptr());
-    return out;
+    for (int64_t img = 0; img < n; ++img) class_rows.push_back(img * tokens);
+    const Buffer x = be.alloc(n * tokens * w, Role::Stream);
+    be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
+    ln_pre_.run(be, x.view, n * tokens, x.view);
+    transformer_.run(be, x.view, seqs, /*causal=*/false);
+    const Buffer cls = be.alloc(n * w, Role::Stream), pooled = be.alloc(n * w, Role::Work);
+    be.gather_rows(x.view, class_rows, w, cls.view);
+    ln_post_.run(be, cls.view, n, pooled.view);
+    const Buffer out = be.alloc(n * embed_dim_, Role::Stream);
+    be.linear(pooled.view, n, proj_, out.view);
+    Tensor result({n, embed_dim_});
+    be.download(out.view, result.numel(), result.ptr());
+    return result;
   }
 
  private:
@@ -51,7 +56,7 @@ class VisionTransformer final : public ImageTower {
   int64_t embed_dim_;
   LinearWeights patch_;
   LinearWeights proj_;
-  Tensor class_embedding_, positional_embedding_;
+  Buffer class_embedding_, positional_embedding_;
   LayerNorm ln_pre_, ln_post_;
   Transformer transformer_;
 };

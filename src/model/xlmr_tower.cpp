@@ -20,13 +20,13 @@ struct EncoderLayer {
 
 class XlmrTextTower : public TextTower {
  public:
-  XlmrTextTower(Checkpoint& ck, Backend& be, const ModelConfig& cfg) : x_(cfg.xlmr), embed_dim_(cfg.embed_dim) {
+  XlmrTextTower(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) : x_(cfg.xlmr), embed_dim_(cfg.embed_dim) {
     const std::string& p = x_.prefix;
     const int64_t h = x_.hidden;
     word_ = ck.take(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
     position_ = ck.take(p + "embeddings.position_embeddings.weight", {x_.max_positions, h});
     token_type_ = ck.take(p + "embeddings.token_type_embeddings.weight", {x_.type_vocab, h});
-    ln_embed_ = LayerNorm::load(ck, p + "embeddings.LayerNorm", h, x_.eps);
+    ln_embed_ = LayerNorm::load(ck, be, p + "embeddings.LayerNorm", h, x_.eps);
     for (int i = 0; i < x_.layers; ++i) {
       const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
       EncoderLayer e;
@@ -43,10 +43,10 @@ class XlmrTextTower : public TextTower {
       }
       be.prepare(e.qkv);
       e.attn_out = load_linear(ck, be, l + "attention.output.dense", h, h);
-      e.ln_attn = LayerNorm::load(ck, l + "attention.output.LayerNorm", h, x_.eps);
+      e.ln_attn = LayerNorm::load(ck, be, l + "attention.output.LayerNorm", h, x_.eps);
       e.inter = load_linear(ck, be, l + "intermediate.dense", x_.intermediate, h);
       e.out = load_linear(ck, be, l + "output.dense", h, x_.intermediate);
-      e.ln_out = LayerNorm::load(ck, l + "output.LayerNorm", h, x_.eps);
+      e.ln_out = LayerNorm::load(ck, be, l + "output.LayerNorm", h, x_.eps);
       layers_.push_back(std::move(e));
     }
     const std::string& hp = x_.head_prefix;
@@ -63,7 +63,8 @@ class XlmrTextTower : public TextTower {
     }
   }
 
-  Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool) const override {
+  Tensor encode(Backend& backend, const int32_t* ids, int64_t n, int64_t context, bool) const override {
+    HostBackend& be = host_backend(backend);
     const int64_t h = x_.hidden;
     SequenceLayout seqs;
     seqs.offsets.push_back(0);
@@ -92,17 +93,17 @@ class XlmrTextTower : public TextTower {
       float* dst = y.ptr() + i * h;
       for (int64_t j = 0; j < h; ++j) dst[j] = w[j] + p[j] + ty[j];
     }
-    ln_embed_.run(be, y.ptr(), t, x.ptr());
+    ln_embed_.run_f32(be, y.ptr(), t, x.ptr());
     for (const auto& e : layers_) {
-      be.linear(x.ptr(), t, e.qkv, qkv.ptr());
-      be.attention(qkv.ptr(), seqs, h, x_.heads, /*causal=*/false, attn.ptr());
-      be.linear(attn.ptr(), t, e.attn_out, y.ptr());
+      be.linear_f32(x.ptr(), t, e.qkv, qkv.ptr());
+      be.attention_f32(qkv.ptr(), seqs, h, x_.heads, /*causal=*/false, attn.ptr());
+      be.linear_f32(attn.ptr(), t, e.attn_out, y.ptr());
       for (int64_t i = 0; i < t * h; ++i) y.data[i] += x.data[i];
-      e.ln_attn.run(be, y.ptr(), t, x.ptr());
-      be.linear(x.ptr(), t, e.inter, mid.ptr(), Activation::Gelu);
-      be.linear(mid.ptr(), t, e.out, y.ptr());
+      e.ln_attn.run_f32(be, y.ptr(), t, x.ptr());
+      be.linear_f32(x.ptr(), t, e.inter, mid.ptr(), Activation::Gelu);
+      be.linear_f32(mid.ptr(), t, e.out, y.ptr());
       for (int64_t i = 0; i < t * h; ++i) y.data[i] += x.data[i];
-      e.ln_out.run(be, y.ptr(), t, x.ptr());
+      e.ln_out.run_f32(be, y.ptr(), t, x.ptr());
     }
     Tensor pooled({n, h});
     for (int64_t s = 0; s < n; ++s) {
@@ -115,10 +116,10 @@ class XlmrTextTower : public TextTower {
     Tensor out({n, embed_dim_});
     if (x_.head == TextHead::Mlp) {
       Tensor hidden({n, head_.out()});
-      be.linear(pooled.ptr(), n, head_, hidden.ptr(), Activation::Gelu);
-      be.linear(hidden.ptr(), n, head2_, out.ptr());
+      be.linear_f32(pooled.ptr(), n, head_, hidden.ptr(), Activation::Gelu);
+      be.linear_f32(hidden.ptr(), n, head2_, out.ptr());
     } else {
-      be.linear(pooled.ptr(), n, head_, out.ptr());
+      be.linear_f32(pooled.ptr(), n, head_, out.ptr());
     }
     return out;
   }
@@ -134,7 +135,7 @@ class XlmrTextTower : public TextTower {
 
 }  // namespace
 
-std::unique_ptr<TextTower> load_xlmr_text(Checkpoint& ck, Backend& be, const ModelConfig& cfg) {
+std::unique_ptr<TextTower> load_xlmr_text(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) {
   return std::make_unique<XlmrTextTower>(ck, be, cfg);
 }
 

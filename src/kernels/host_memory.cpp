@@ -1,0 +1,104 @@
+// The backend ops on host memory, shared by every CPU backend: buffers are plain vectors, the
+// glue ops are loops over rows, and the GEMM / layer norm / attention ops forward to the
+// host-pointer forms each backend implements.
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/cpu_ops.h"
+
+namespace clipdex::kernels {
+
+size_t type_bytes(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
+
+float* View::f32() const {
+  if (type != ElementType::F32) throw Error("a host backend was given a view that is not fp32");
+  return static_cast<float*>(data);
+}
+
+namespace {
+
+Buffer host_buffer(std::shared_ptr<std::vector<float>> v) {
+  Buffer b;
+  b.view = {v->data(), ElementType::F32};
+  b.count = static_cast<int64_t>(v->size());
+  b.memory = std::move(v);
+  return b;
+}
+
+}  // namespace
+
+Buffer CpuOpsBackend::alloc(int64_t count, Role) {
+  return host_buffer(std::make_shared<std::vector<float>>(static_cast<size_t>(count)));
+}
+
+Buffer CpuOpsBackend::adopt(Tensor&& t) { return host_buffer(std::make_shared<std::vector<float>>(std::move(t.data))); }
+
+Buffer CpuOpsBackend::upload(const float* host, int64_t count) {
+  return host_buffer(std::make_shared<std::vector<float>>(host, host + count));
+}
+
+void CpuOpsBackend::download(View src, int64_t count, float* host) { std::copy_n(src.f32(), count, host); }
+
+void CpuOpsBackend::linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) {
+  if (!accumulate) return linear_f32(x.f32(), m, w, y.f32(), act);
+  if (act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
+  std::vector<float> tmp(static_cast<size_t>(m * w.out()));
+  linear_f32(x.f32(), m, w, tmp.data(), act);
+  float* out = y.f32();
+  for (size_t i = 0; i < tmp.size(); ++i) out[i] += tmp[i];
+}
+
+void CpuOpsBackend::layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) {
+  layer_norm_f32(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, y.f32());
+}
+
+void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                              View out) {
+  attention_f32(qkv.f32(), seqs, width, heads, causal, out.f32());
+}
+
+void CpuOpsBackend::patch_rows(View pixels, const PatchGeometry& g, View cols) {
+  const int64_t p = g.patch, grid = g.grid(), S = g.size, k = g.patch_values();
+  const float* px = pixels.f32();
+  float* out = cols.f32();
+  for (int64_t img = 0; img < g.images; ++img)
+    for (int64_t gy = 0; gy < grid; ++gy)
+      for (int64_t gx = 0; gx < grid; ++gx) {
+        float* dst = out + ((img * grid + gy) * grid + gx) * k;
+        for (int64_t c = 0; c < 3; ++c)
+          for (int64_t ky = 0; ky < p; ++ky) {
+            const float* src = px + ((img * 3 + c) * S + gy * p + ky) * S + gx * p;
+            std::copy(src, src + p, dst + (c * p + ky) * p);
+          }
+      }
+}
+
+void CpuOpsBackend::vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width,
+                               View x) {
+  const float* pe = patches.f32();
+  for (int64_t img = 0; img < images; ++img)
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float* src = t == 0 ? cls.f32() : pe + (img * (tokens - 1) + t - 1) * width;
+      const float* p = pos.f32() + t * width;
+      float* dst = x.f32() + (img * tokens + t) * width;
+      for (int64_t j = 0; j < width; ++j) dst[j] = src[j] + p[j];
+    }
+}
+
+void CpuOpsBackend::embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
+                          int64_t width, View x) {
+  for (size_t r = 0; r < ids.size(); ++r) {
+    const float* tok = table.f32() + static_cast<int64_t>(ids[r]) * width;
+    const float* p = pos.f32() + static_cast<int64_t>(positions[r]) * width;
+    float* dst = x.f32() + static_cast<int64_t>(r) * width;
+    for (int64_t j = 0; j < width; ++j) dst[j] = tok[j] + p[j];
+  }
+}
+
+void CpuOpsBackend::gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) {
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy_n(x.f32() + rows[i] * width, width, out.f32() + static_cast<int64_t>(i) * width);
+}
+
+}  // namespace clipdex::kernels
