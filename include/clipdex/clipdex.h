@@ -48,7 +48,8 @@ struct ModelOptions {
   std::string text_model;   // a separate text tower (M-CLIP / XLM-R) for this model's images
   std::string arch;         // a built-in architecture overriding the model's config ("ViT-B-32")
   std::string adapter;      // a PEFT LoRA adapter folder merged into the weights (docs/LORA.md)
-  std::string precision = "auto";  // auto, fp32, bf16 or int8 (docs/PRECISION.md)
+  std::string precision = "auto";  // auto, fp32, bf16, int8; fp16 on a GPU (docs/PRECISION.md)
+  std::string device;       // "cpu", "cuda" or "cuda:N" (docs/GPU.md); "" = $CLIPDEX_DEVICE, else cpu
   bool exact_decode = false;  // decode every JPEG pixel (PIL parity) instead of a reduced-scale decode
   size_t threads = 0;  // compute threads this model's calls use; 0 = every core
 };
@@ -70,7 +71,8 @@ class Model {
   int image_size() const;      // the square input the image tower sees
   std::string id() const;      // identifies the weights (libraries refuse vectors of another model)
   std::string precision() const;  // what the matrix products run in: fp32, bf16 or int8
-  std::string kernels() const;    // which kernels run them on this CPU
+  std::string kernels() const;    // which kernels run them on this CPU or GPU
+  std::string device() const;     // where the towers run: "cpu" or "cuda:0 (NVIDIA H200)"
   std::string adapter() const;    // the LoRA adapter merged in (absolute path), "" for none
   std::string adapter_summary() const;  // its rank, alpha and modules, "" for none
   bool has_image_tower() const;   // false for a text-only tower (M-CLIP / XLM-R)
@@ -269,6 +271,10 @@ class Library {
 
   int64_t images() const;  // distinct images held
   LibraryStats stats() const;
+  // Where searches of a flat index run: "cpu" (FAISS) or "cuda[:N]" (a copy of the vectors on
+  // that GPU; the same results; docs/GPU.md). HNSW / IVF-PQ indexes and PostgreSQL libraries
+  // search where they are. InputError when this build or machine has no such GPU.
+  void search_on(const std::string& device);
   std::optional<ImageRecord> image(int64_t id) const;
   // The id of the image an indexed file holds (InputError when the file is not indexed).
   int64_t id_of(const std::string& path) const;

@@ -17,7 +17,7 @@ struct ModelDescription {
   int embed_dim = 0, image_size = 0, context_length = 0;
   std::string activation;   // gelu or quick_gelu
   int64_t parameters = 0;
-  std::string dtype, layout, config_source, model_id, container, precision, kernels;
+  std::string dtype, layout, config_source, model_id, container, precision, kernels, device;
   std::string vocab;        // the tokenizer found beside it, "" for none
   std::string adapter, adapter_summary;  // a merged LoRA adapter, "" for none
 };

@@ -1,10 +1,28 @@
 // Between the public types and the components' own.
 #include "api/conversions.h"
 
+#include <cstdlib>
+
 #include "core/error.h"
+#include "kernels/precision.h"
 #include "search/filters.h"
 
 namespace clipdex::api {
+
+model::LoadOptions load_options(const ModelOptions& options) {
+  model::LoadOptions load;
+  load.architecture = options.arch;
+  load.adapter = options.adapter;
+  const auto precision = kernels::parse_precision(options.precision.empty() ? "auto" : options.precision);
+  if (!precision) throw_input("precision must be auto, fp32, bf16, int8 or fp16, not '{}'", options.precision);
+  load.precision = *precision;
+  load.device = options.device;
+  if (load.device.empty()) {
+    const char* env = std::getenv("CLIPDEX_DEVICE");
+    load.device = env && *env ? env : "cpu";
+  }
+  return load;
+}
 
 store::ContentFilter content_filter(const Filters& f) {
   store::ContentFilter out;

@@ -1,10 +1,14 @@
 #pragma once
 // Between the public types (include/clipdex/) and the components' own, for the api's files.
 #include "clipdex/clipdex.h"
+#include "model/clip_model.h"
 #include "pipeline/library.h"
 #include "search/searcher.h"
 
 namespace clipdex::api {
+
+// How the public options load a model (precision and device parsed; InputError when invalid).
+model::LoadOptions load_options(const ModelOptions& options);
 
 // Filters as the catalog applies them (InputError for a bad date, format or size).
 store::ContentFilter content_filter(const Filters& f);

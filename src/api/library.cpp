@@ -6,6 +6,7 @@
 #include "api/conversions.h"
 #include "clipdex/clipdex.h"
 #include "core/error.h"
+#include "kernels/backend.h"
 #include "core/mapped_file.h"
 #include "core/paths.h"
 #include "core/thread_pool.h"
@@ -262,6 +263,12 @@ std::vector<float> Library::embedding(int64_t id) const {
 }
 
 const std::string& Library::path() const { return impl_->name(); }
+
+void Library::search_on(const std::string& device) {
+  const auto d = kernels::parse_device(device);
+  if (!d) throw_input("--device must be cpu, cuda or cuda:N, not '{}'", device);
+  if (d->cuda) impl_->search_on_gpu(d->index);
+}
 
 std::string Library::side_path(const std::string& suffix) const {
   if (!impl_->is_postgres()) return impl_->db_path() + suffix;

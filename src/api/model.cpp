@@ -6,7 +6,7 @@
 #include "core/thread_pool.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
-#include "kernels/precision.h"
+#include "api/conversions.h"
 #include "pipeline/embedder.h"
 #include "pipeline/image_loader.h"
 
@@ -37,12 +37,7 @@ std::vector<float> embed_batches(const pipeline::Embedder& e, size_t n, bool nor
 }  // namespace
 
 Model Model::open(const std::string& path, const ModelOptions& options) {
-  model::LoadOptions load;
-  load.architecture = options.arch;
-  const auto precision = kernels::parse_precision(options.precision.empty() ? "auto" : options.precision);
-  if (!precision) throw_input("precision must be auto, fp32, bf16 or int8, not '{}'", options.precision);
-  load.precision = *precision;
-  load.adapter = options.adapter;
+  const model::LoadOptions load = api::load_options(options);
   auto e = pipeline::Embedder::open(path, options.vocab, load, options.text_model);
   e->set_exact_decode(options.exact_decode);
   return Model(std::move(e), path, options);
@@ -53,6 +48,7 @@ int Model::image_size() const { return impl_->model().preprocess_config().size; 
 std::string Model::id() const { return impl_->model_id(); }
 std::string Model::precision() const { return impl_->model().info().precision; }
 std::string Model::kernels() const { return impl_->model().info().kernels; }
+std::string Model::device() const { return impl_->model().info().device; }
 std::string Model::adapter() const { return impl_->model().info().adapter; }
 std::string Model::adapter_summary() const { return impl_->model().info().adapter_summary; }
 bool Model::has_image_tower() const { return impl_->model().has_image_tower(); }

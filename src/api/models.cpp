@@ -1,6 +1,8 @@
 // Describe, convert, download and make models: `clipdex model` as library calls.
 #include "clipdex/models.h"
 
+#include "api/conversions.h"
+
 #include "clipdex/clipdex.h"
 #include "core/error.h"
 #include "kernels/cpu_features.h"
@@ -14,12 +16,7 @@
 namespace clipdex {
 
 ModelDescription describe_model(const std::string& path, const ModelOptions& options) {
-  model::LoadOptions opt;
-  opt.architecture = options.arch;
-  opt.adapter = options.adapter;
-  const auto precision = kernels::parse_precision(options.precision.empty() ? "auto" : options.precision);
-  if (!precision) throw_input("precision must be auto, fp32, bf16 or int8, not '{}'", options.precision);
-  opt.precision = *precision;
+  const model::LoadOptions opt = api::load_options(options);
   const auto m = model::Model::load(path, opt);
   const auto& c = m->config();
   const auto& i = m->info();
@@ -41,6 +38,7 @@ ModelDescription describe_model(const std::string& path, const ModelOptions& opt
   d.container = i.container;
   d.precision = i.precision;
   d.kernels = i.kernels;
+  d.device = i.device;
   d.adapter = i.adapter;
   d.adapter_summary = i.adapter_summary;
   try {

@@ -13,7 +13,7 @@ namespace {
 
 void add_info(CLI::App* group) {
   struct Options {
-    std::string path, arch, precision, adapter;
+    std::string path, arch, precision, adapter, device;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -23,11 +23,13 @@ void add_info(CLI::App* group) {
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->add_option("--adapter", o->adapter, "A LoRA adapter folder merged into the model (docs/LORA.md)");
   add_precision_option(cmd, o->precision);
+  add_device_option(cmd, o->device);
   cmd->callback([o] {
     clipdex::ModelOptions opt;
     opt.arch = o->arch;
     opt.adapter = o->adapter;
     opt.precision = o->precision;
+    opt.device = o->device;
     const ModelDescription d = describe_model(o->path, opt);
     nlohmann::ordered_json j = {
         {"path", d.path},
@@ -47,6 +49,7 @@ void add_info(CLI::App* group) {
         {"container", d.container},
         {"precision", d.precision},
         {"kernels", d.kernels},
+        {"device", d.device},
         {"cpu", cpu_description()},
         {"vocab", d.vocab.empty() ? "none found (see: clipdex model fetch --help)" : d.vocab},
     };

@@ -75,11 +75,12 @@ void register_serve(CLI::App& app) {
     if (::pipe(g_signal_pipe) != 0) throw IoError("cannot create a pipe");
     Library lib = Library::open(o->db);
     const Model model = o->model.open_for(lib);
+    lib.search_on(o->model.device());
     if (o->server.api.cache_dir.empty()) o->server.api.cache_dir = lib.side_path(".cache");
     server::Server srv(lib, model, o->server);
     const int port = srv.bind();
     std::cout << "clipdex: serving " << lib.path() << " on http://" << o->server.host << ":" << port << "/" << std::endl;
-    std::cout << "clipdex: kernels " << model.kernels() << std::endl;
+    std::cout << "clipdex: kernels " << model.kernels() << " on " << model.device() << std::endl;
     if (!model.adapter().empty()) std::cout << "clipdex: LoRA adapter " << model.adapter() << std::endl;
     if (!srv.writes_enabled())
       std::cerr << "clipdex: warning: " << o->server.host << " is not a loopback address and no --token is set: "

@@ -7,8 +7,15 @@ namespace clipdex::cli {
 void add_precision_option(CLI::App* cmd, std::string& precision) {
   cmd->add_option("--precision", precision,
                   "Matrix products in auto (the fastest of fp32/bf16 measured on this CPU), fp32, bf16 or int8 "
-                  "(int8 embeddings are a model of their own: a library indexed in int8 is searched in int8)")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+                  "(int8 embeddings are a model of their own: a library indexed in int8 is searched in int8); "
+                  "on a GPU auto (= fp16), fp16, bf16 or fp32")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8", "fp16"}));
+}
+
+void add_device_option(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device,
+                  "Where the model runs: cpu, cuda or cuda:N (a clipdex built with -DCLIPDEX_CUDA=ON; docs/GPU.md) "
+                  "(default: $CLIPDEX_DEVICE, else cpu)");
 }
 
 void ModelOptions::add_to(CLI::App* cmd, bool required) {
@@ -26,12 +33,19 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
                   "finetune) merged into the model's weights at load (docs/LORA.md)");
   options.precision.clear();  // "" = the library's (int8 stays int8), else auto
   add_precision_option(cmd, options.precision);
+  add_device_option(cmd, options.device);
   cmd->add_flag("--exact-decode", options.exact_decode,
                 "Decode every JPEG pixel (bit parity with PIL) instead of decoding large photos at 1/2-1/8 scale "
                 "first (several times faster; embeddings agree to cosine >= 0.995, docs/PRECISION.md)");
 }
 
 Model ModelOptions::open() const { return Model::open(model, options); }
+
+std::string ModelOptions::device() const {
+  if (!options.device.empty()) return options.device;
+  const char* env = std::getenv("CLIPDEX_DEVICE");
+  return env && *env ? env : "cpu";
+}
 
 Model ModelOptions::open_for(const Library& lib, bool to_index) const {
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never

@@ -51,5 +51,6 @@ inline uint16_t f32_to_f16(float f) {
 
 // n little-endian fp16 values (unaligned) to fp32, exactly; uses F16C when available.
 void f16_to_f32_array(const uint8_t* src, float* dst, size_t n);
+void f32_to_f16_array(const float* src, uint16_t* dst, size_t n);
 
 }  // namespace clipdex

@@ -148,6 +148,16 @@ class FaissIndex final : public VectorIndex {
     return out;
   }
 
+  bool flat_contents(std::vector<float>& vectors, std::vector<int64_t>& ids) const override {
+    const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(index_.get());
+    const auto* flat = map ? dynamic_cast<const faiss::IndexFlat*>(map->index) : nullptr;
+    if (type_ != IndexType::Flat || !flat) return false;
+    const auto* xb = flat->get_xb();
+    vectors.assign(xb, xb + static_cast<size_t>(flat->ntotal) * static_cast<size_t>(flat->d));
+    ids.assign(map->id_map.begin(), map->id_map.end());
+    return true;
+  }
+
   void save(const std::string& path) const override {
     const std::string tmp = path + ".tmp";
     try {

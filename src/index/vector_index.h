@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace clipdex::kernels {
+class GpuFlatSearch;
+}
+
 namespace clipdex::index {
 
 struct Hit {
@@ -41,6 +45,14 @@ class VectorIndex {
 
   // Atomic save (temporary file, fsync, rename).
   virtual void save(const std::string& path) const = 0;
+
+  // A flat index's stored vectors [size, dim] and their ids, in storage order; false for other
+  // kinds (what a GPU copy of the index is built from).
+  virtual bool flat_contents(std::vector<float>& vectors, std::vector<int64_t>& ids) const {
+    (void)vectors;
+    (void)ids;
+    return false;
+  }
 };
 
 struct IndexParams {
@@ -54,6 +66,12 @@ struct IndexParams {
 std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& params, const float* train, size_t n_train);
 // Loads a saved index; `mmap` maps IVF inverted lists from disk instead of reading them.
 std::unique_ptr<VectorIndex> load_faiss_index(const std::string& path, bool mmap = false);
+
+// A flat index searched on a GPU (kernels::GpuFlatSearch): the FAISS index stays the stored
+// one (adds, removals, saves, filtered searches); unfiltered searches run on its GPU copy, with
+// the same results as FAISS's flat search. `flat` must be a flat index.
+std::unique_ptr<VectorIndex> make_gpu_flat_index(std::unique_ptr<VectorIndex> flat,
+                                                 std::unique_ptr<kernels::GpuFlatSearch> gpu);
 
 // Splits vectors over several indexes by id (id mod shards) and merges their results.
 std::unique_ptr<VectorIndex> make_sharded_index(std::vector<std::unique_ptr<VectorIndex>> shards);

@@ -93,7 +93,9 @@ class Backend {
   // Memory. adopt() takes a constant (embeddings, layer-norm parameters) for the life of the model.
   virtual Buffer alloc(int64_t count, Role role) = 0;
   virtual Buffer adopt(Tensor&& t) = 0;
-  virtual Buffer upload(const float* host, int64_t count) = 0;  // an fp32 input
+  // An input from host memory: Role::Stream keeps fp32, Role::Work converts to the work type
+  // on the way (half the bytes to move for a GPU).
+  virtual Buffer upload(const float* host, int64_t count, Role role = Role::Stream) = 0;
   virtual void download(View src, int64_t count, float* host) = 0;  // src is F32
 
   // y[m, out] = x[m, in] · Wᵀ + b, then the activation; with `accumulate`, y += x · Wᵀ + b
@@ -107,7 +109,8 @@ class Backend {
   virtual void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) = 0;
 
   // The towers' glue, each one pass:
-  // cols[patches, 3*p*p] = the pixels' patches, in the order the patch convolution's weights flatten.
+  // cols[patches, 3*p*p] = the pixels' patches (pixels: an upload, either role), in the order the
+  // patch convolution's weights flatten.
   virtual void patch_rows(View pixels, const PatchGeometry& g, View cols) = 0;
   // x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
   virtual void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) = 0;

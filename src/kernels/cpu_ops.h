@@ -18,7 +18,7 @@ class CpuOpsBackend : public HostBackend {
   // The backend ops on host memory (every view is F32).
   Buffer alloc(int64_t count, Role role) override;
   Buffer adopt(Tensor&& t) override;
-  Buffer upload(const float* host, int64_t count) override;
+  Buffer upload(const float* host, int64_t count, Role role) override;
   void download(View src, int64_t count, float* host) override;
   void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) override;
   void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) override;

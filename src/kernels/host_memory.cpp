@@ -34,7 +34,7 @@ Buffer CpuOpsBackend::alloc(int64_t count, Role) {
 
 Buffer CpuOpsBackend::adopt(Tensor&& t) { return host_buffer(std::make_shared<std::vector<float>>(std::move(t.data))); }
 
-Buffer CpuOpsBackend::upload(const float* host, int64_t count) {
+Buffer CpuOpsBackend::upload(const float* host, int64_t count, Role) {
   return host_buffer(std::make_shared<std::vector<float>>(host, host + count));
 }
 

@@ -1,4 +1,5 @@
 #include "model/blocks.h"
+#include "model/towers.h"
 
 #include "core/error.h"
 
@@ -76,6 +77,10 @@ void Transformer::run(Backend& be, View x, const SequenceLayout& seqs, bool caus
     be.linear(h.view, n, b.fc, mid.view, act);
     be.linear(mid.view, n, b.proj, x, Activation::None, /*accumulate=*/true);
   }
+}
+
+Tensor ImageTower::encode_uploaded(Backend& be, View, int64_t) const {
+  throw Error("this image tower runs on host memory only; " + be.name() + " cannot take its pixels");
 }
 
 HostBackend& host_backend(Backend& be) {

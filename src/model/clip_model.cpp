@@ -160,7 +160,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   // ModifiedResNet and XLM-R run on host memory: beside a GPU backend they get a CPU one.
   const auto& cfg = m->config_;
   const bool resnet = cfg.has_image && cfg.vision.kind != VisionKind::ViT, xlmr = cfg.text_kind == TextKind::Xlmr;
-  if (!m->host_backend_ && (resnet || xlmr)) m->host_backend_ = kernels::make_backend(kernels::Precision::Auto);
+  if (!m->host_backend_ && (resnet || xlmr))
+    m->host_backend_ = kernels::make_backend(options.precision == kernels::Precision::Fp16 ? kernels::Precision::Auto
+                                                                                          : options.precision);
   kernels::Backend& be = m->backend_ ? *m->backend_ : *m->host_backend_;
   m->image_backend_ = resnet ? m->host_backend_.get() : &be;
   m->text_backend_ = xlmr ? m->host_backend_.get() : &be;

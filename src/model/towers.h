@@ -13,6 +13,9 @@ class ImageTower {
   virtual ~ImageTower() = default;
   // pixels: [n, 3, S, S] normalised; returns [n, embed_dim] raw projected features.
   virtual Tensor encode(Backend& be, const float* pixels, int64_t n) const = 0;
+  // The same on pixels already in the backend's memory (Backend::upload): for timing the model
+  // alone on a GPU. Towers that run on host memory only do not offer it.
+  virtual Tensor encode_uploaded(Backend& be, View pixels, int64_t n) const;
 };
 
 std::unique_ptr<ImageTower> load_vit(Checkpoint& ck, Backend& be, const ModelConfig& cfg);

@@ -25,11 +25,16 @@ class VisionTransformer final : public ImageTower {
   }
 
   Tensor encode(Backend& be, const float* pixels, int64_t n) const override {
+    const int64_t S = cfg_.image_size;
+    const Buffer px = be.upload(pixels, n * 3 * S * S, Role::Work);
+    return encode_uploaded(be, px.view, n);
+  }
+
+  Tensor encode_uploaded(Backend& be, View pixels, int64_t n) const override {
     const int64_t w = cfg_.width, tokens = cfg_.tokens(), S = cfg_.image_size;
     const kernels::PatchGeometry g{n, S, cfg_.patch_size};
-    const Buffer px = be.upload(pixels, n * 3 * S * S);
     const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::Work);
-    be.patch_rows(px.view, g, cols.view);
+    be.patch_rows(pixels, g, cols.view);
     const Buffer emb = be.alloc(g.patches() * w, Role::Work);
     be.linear(cols.view, g.patches(), patch_, emb.view);
 

@@ -13,6 +13,7 @@ std::shared_ptr<Embedder> Embedder::open(const std::string& model_path, const st
   if (!text_model_path.empty()) {
     model::LoadOptions text_options;
     text_options.precision = options.precision;
+    text_options.device = options.device;
     text = std::shared_ptr<const model::Model>(model::Model::load(text_model_path, text_options));
     if (!image->has_image_tower())
       throw_input("--model {} has no image tower to pair the text model with", model_path);

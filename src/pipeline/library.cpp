@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "kernels/gpu_flat_search.h"
 #include "store/pgvector_index.h"
 #include "store/sql.h"
 
@@ -207,6 +208,8 @@ bool Library::load_verified(std::string& why) {
       return false;
     }
     index_ = std::move(idx);
+    index_on_gpu_ = false;
+    place_index();
     index_generation_ = std::stoll(*gen);
     trained_on_ = std::stoull(setting("index_trained_on", "0"));
     return true;
@@ -234,6 +237,22 @@ void Library::rebuild_from_catalog() {
   index_ = index::make_faiss_index(dim, params, all.data(), ids.size());
   index_->add(all.data(), ids.data(), ids.size());
   trained_on_ = ids.size();
+  index_on_gpu_ = false;
+  place_index();
+}
+
+void Library::search_on_gpu(int device) {
+  kernels::make_gpu_flat_search(device, 1);  // fails now, with its reason, if there is no such GPU
+  std::unique_lock lock(mu_);
+  gpu_device_ = device;
+  place_index();
+}
+
+void Library::place_index() {
+  if (!gpu_device_ || !index_ || postgres_ || index_->type() != index::IndexType::Flat || index_on_gpu_) return;
+  const int dim = index_->dim();
+  index_ = index::make_gpu_flat_index(std::move(index_), kernels::make_gpu_flat_search(*gpu_device_, dim));
+  index_on_gpu_ = true;
 }
 
 bool Library::apply_delta(const store::VectorDelta& d) {

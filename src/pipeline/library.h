@@ -107,6 +107,11 @@ class Library {
   // Rebuilds the index from the stored embeddings (after an index-type change). Writer only.
   void rebuild_vectors();
 
+  // Searches a flat index on GPU `device` from now on (a copy of it in device memory; the
+  // FAISS index stays the stored one). InputError when this build or machine has no such GPU.
+  // HNSW / IVF-PQ indexes and PostgreSQL libraries keep searching where they are.
+  void search_on_gpu(int device);
+
   // Where notices go ("the index did not verify; rebuilt"); default: stderr.
   void set_notice_handler(std::function<void(const std::string&)> fn) { notice_ = std::move(fn); }
 
@@ -127,9 +132,12 @@ class Library {
   void notice(const std::string& message) const;
   index::IndexParams index_params() const;
   void sync_postgres();
+  void place_index();  // puts a new in-memory index on the GPU when search_on_gpu asked for it
 
   std::string db_path_;
   std::string name_;
+  std::optional<int> gpu_device_;
+  bool index_on_gpu_ = false;
   bool postgres_ = false;
   bool postgres_writer_ = false;
   store::Catalog catalog_;

@@ -437,6 +437,7 @@ ApiResponse Api::stats(const ApiRequest&) {
                         {"model", model_.id()},
                         {"precision", model_.precision()},
                         {"kernels", model_.kernels()},
+                        {"device", model_.device()},
                         {"adapter", model_.adapter()},
                         {"index_type", st.index_type}, {"index_size", st.index_size},
                         {"cache", {{"entries", c.entries}, {"hits", c.hits}, {"misses", c.misses},

@@ -1,11 +1,14 @@
-// The CUDA backend: weights uploaded once at load, activations in device memory from the
-// stream-ordered pool, GEMMs through cuBLASLt (fp16 / bf16 inputs with fp32 accumulation, or
+// The CUDA backend: weights uploaded once at load, inputs converted to the work type on the way
+// up (pinned double buffering), activations in device memory from the stream-ordered pool, GEMMs through cuBLASLt (fp16 / bf16 inputs with fp32 accumulation, or
 // plain fp32 without TF32), bias and residual add in the GEMM's epilogue, and the other ops in
 // kernels/cuda/cuda_ops.cu. Everything runs on one stream; callers serialise (concurrent() is
 // false), so the pinned staging buffers and the cached GEMM plans need no locks.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -17,6 +20,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/gemm_plan.h"
+#include "kernels/cuda/host_staging.h"
 
 namespace clipdex::kernels {
 namespace cuda {
@@ -40,6 +44,62 @@ struct DeviceLinear {
 };
 
 using PlanKey = std::tuple<int64_t, int64_t, int64_t, int, int>;  // m, n, k, output type, epilogue
+
+// With CLIPDEX_CUDA_PROFILE set: GPU time per op (CUDA events around each), summed at every
+// download (a sync point) and printed to stderr when the backend goes. For finding where a
+// batch's time goes without a profiler; off, it costs one branch per op.
+class OpProfile {
+ public:
+  OpProfile() : on_(std::getenv("CLIPDEX_CUDA_PROFILE") != nullptr) {}
+  ~OpProfile() {
+    if (!on_) return;
+    std::vector<std::pair<double, std::string>> rows;
+    double all = 0;
+    for (const auto& [name, t] : total_) {
+      rows.emplace_back(t.first, name);
+      all += t.first;
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    std::fprintf(stderr, "clipdex CUDA profile (GPU ms, all calls):\n");
+    for (const auto& [ms, name] : rows)
+      std::fprintf(stderr, "  %9.2f ms %5.1f%%  %6d x  %s\n", ms, 100 * ms / all, total_[name].second, name.c_str());
+  }
+  bool on() const { return on_; }
+  void begin(cudaStream_t s) {
+    if (!on_) return;
+    cudaEventCreate(&start_);
+    cudaEventRecord(start_, s);
+  }
+  void end(cudaStream_t s, std::string name) {
+    if (!on_) return;
+    cudaEvent_t stop;
+    cudaEventCreate(&stop);
+    cudaEventRecord(stop, s);
+    pending_.push_back({std::move(name), start_, stop});
+  }
+  void collect() {  // after a stream sync
+    for (auto& p : pending_) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, p.start, p.stop);
+      auto& t = total_[p.name];
+      t.first += ms;
+      t.second += 1;
+      cudaEventDestroy(p.start);
+      cudaEventDestroy(p.stop);
+    }
+    pending_.clear();
+  }
+
+ private:
+  struct Pending {
+    std::string name;
+    cudaEvent_t start, stop;
+  };
+  bool on_;
+  cudaEvent_t start_ = nullptr;
+  std::vector<Pending> pending_;
+  std::map<std::string, std::pair<double, int>> total_;
+};
 
 class CudaBackend final : public Backend {
  public:
@@ -70,6 +130,10 @@ class CudaBackend final : public Backend {
     cudaStreamSynchronize(stream_);
     cublasLtDestroy(lt_);
     if (pinned_) cudaFreeHost(pinned_);
+    for (int i = 0; i < 2; ++i) {
+      if (slots_[i]) cudaFreeHost(slots_[i]);
+      if (slot_free_[i]) cudaEventDestroy(slot_free_[i]);
+    }
     cudaStreamDestroy(stream_);
   }
 
@@ -106,15 +170,15 @@ class CudaBackend final : public Backend {
   }
 
   Buffer adopt(Tensor&& t) override {
-    Buffer b = upload(t.ptr(), t.numel());
+    Buffer b = upload(t.ptr(), t.numel(), Role::Stream);
     check(cudaStreamSynchronize(stream_), "upload constants");
     std::vector<float>().swap(t.data);
     return b;
   }
 
-  Buffer upload(const float* host, int64_t count) override {
-    Buffer b = alloc(count, Role::Stream);
-    copy_to_device(host, count * 4, b.view.data);
+  Buffer upload(const float* host, int64_t count, Role role) override {
+    Buffer b = alloc(count, role);
+    stage(host, count, b.view);
     return b;
   }
 
@@ -124,6 +188,7 @@ class CudaBackend final : public Backend {
     void* staging = pinned(bytes);
     check(cudaMemcpyAsync(staging, src.data, bytes, cudaMemcpyDeviceToHost, stream_), "download");
     check(cudaStreamSynchronize(stream_), "download");
+    profile_.collect();
     std::memcpy(host, staging, bytes);
   }
 
@@ -139,14 +204,22 @@ class CudaBackend final : public Backend {
     const cublasLtEpilogue_t epilogue = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                                              : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
     const void* b = !bias ? nullptr : y.type == ElementType::F32 ? d.bias_f32.get() : d.bias_work.get();
+    profile_.begin(stream_);
     plan_for(m, n, k, y.type, epilogue).run(d.weight.get(), x.data, y.data, b, accumulate ? 1.0f : 0.0f,
                                             workspace_.get(), stream_);
-    if (!relu) cuda::activation(y.data, y.type, m * n, act, stream_);
+    if (profile_.on()) profile_.end(stream_, fmt::format("gemm {}x{} -> {}{}", k, n, y.type == ElementType::F32 ? "fp32" : "work", accumulate ? " +=" : ""));
+    if (!relu && act != Activation::None) {
+      profile_.begin(stream_);
+      cuda::activation(y.data, y.type, m * n, act, stream_);
+      profile_.end(stream_, "activation");
+    }
   }
 
   void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) override {
+    profile_.begin(stream_);
     cuda::layer_norm(x.data, x.type, rows, dim, static_cast<const float*>(gamma.data),
                      static_cast<const float*>(beta.data), eps, y.data, y.type, stream_);
+    profile_.end(stream_, "layer_norm");
   }
 
   void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) override {
@@ -154,12 +227,16 @@ class CudaBackend final : public Backend {
     int64_t longest = 0;
     for (int64_t s = 0; s < seqs.count(); ++s) longest = std::max(longest, seqs.length(s));
     const auto dev = small_upload(offsets.data(), offsets.size() * sizeof(int32_t));
+    profile_.begin(stream_);
     cuda::attention(qkv.data, qkv.type, static_cast<const int32_t*>(dev.get()), seqs.count(), longest, width, heads,
                     causal, out.data, stream_);
+    profile_.end(stream_, "attention");
   }
 
   void patch_rows(View pixels, const PatchGeometry& g, View cols) override {
-    cuda::patch_rows(static_cast<const float*>(pixels.data), g, cols.data, cols.type, stream_);
+    profile_.begin(stream_);
+    cuda::patch_rows(pixels.data, pixels.type, g, cols.data, cols.type, stream_);
+    profile_.end(stream_, "patch_rows");
   }
 
   void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) override {
@@ -185,8 +262,8 @@ class CudaBackend final : public Backend {
  private:
   static constexpr size_t kWorkspace = 32u << 20;
 
-  // Host memory the GPU copies from / to directly; grown as needed, reused (the stream is
-  // synchronised before a download returns, so no copy is in flight when it is rewritten).
+  // Host memory downloads land in; grown as needed, reused (the stream is synchronised before a
+  // download returns, so no copy is in flight when it is rewritten).
   void* pinned(size_t bytes) {
     if (bytes > pinned_bytes_) {
       check(cudaStreamSynchronize(stream_), "staging");
@@ -198,11 +275,25 @@ class CudaBackend final : public Backend {
     return pinned_;
   }
 
-  void copy_to_device(const void* host, size_t bytes, void* dst) {
-    check(cudaStreamSynchronize(stream_), "staging");  // the staging buffer may still feed a copy
-    void* staging = pinned(bytes);
-    std::memcpy(staging, host, bytes);
-    check(cudaMemcpyAsync(dst, staging, bytes, cudaMemcpyHostToDevice, stream_), "upload");
+  // Host fp32 -> device memory of dst's type, through two pinned slots: the thread pool converts
+  // one slot while the copy engine moves the other.
+  void stage(const float* host, int64_t count, View dst) {
+    constexpr int64_t kSlot = int64_t{1} << 22;  // elements
+    if (!slots_[0]) {
+      for (int i = 0; i < 2; ++i) {
+        check(cudaMallocHost(&slots_[i], kSlot * 4), "cudaMallocHost");
+        check(cudaEventCreateWithFlags(&slot_free_[i], cudaEventDisableTiming), "cudaEventCreate");
+      }
+    }
+    for (int64_t i = 0, k = 0; i < count; i += kSlot, k ^= 1) {
+      const int64_t n = std::min(kSlot, count - i);
+      check(cudaEventSynchronize(slot_free_[k]), "staging");
+      convert_for_upload(host + i, n, dst.type, slots_[k]);
+      check(cudaMemcpyAsync(dst.at(i).data, slots_[k], static_cast<size_t>(n) * type_bytes(dst.type),
+                            cudaMemcpyHostToDevice, stream_),
+            "upload");
+      check(cudaEventRecord(slot_free_[k], stream_), "staging");
+    }
   }
 
   // Index arrays (offsets, ids, rows): a few kilobytes, copied straight from pageable memory.
@@ -213,11 +304,8 @@ class CudaBackend final : public Backend {
   }
 
   std::shared_ptr<void> to_device(const float* host, int64_t count, ElementType t) {
-    auto f32 = device_alloc(static_cast<size_t>(count) * 4, stream_);
-    copy_to_device(host, static_cast<size_t>(count) * 4, f32.get());
-    if (t == ElementType::F32) return f32;
     auto out = device_alloc(static_cast<size_t>(count) * type_bytes(t), stream_);
-    cuda::convert(f32.get(), ElementType::F32, out.get(), t, count, stream_);
+    stage(host, count, View{out.get(), t});
     return out;
   }
 
@@ -239,7 +327,10 @@ class CudaBackend final : public Backend {
   std::shared_ptr<void> workspace_;
   void* pinned_ = nullptr;
   size_t pinned_bytes_ = 0;
+  void* slots_[2] = {nullptr, nullptr};  // upload staging
+  cudaEvent_t slot_free_[2] = {nullptr, nullptr};
   std::map<PlanKey, std::unique_ptr<GemmPlan>> plans_;
+  OpProfile profile_;
 };
 
 }  // namespace

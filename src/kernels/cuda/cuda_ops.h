@@ -21,14 +21,11 @@ void attention(const void* qkv, ElementType t, const int32_t* offsets, int64_t c
 // x[n] = act(x) in place.
 void activation(void* x, ElementType t, int64_t n, Activation act, cudaStream_t s);
 
-void patch_rows(const float* pixels, const PatchGeometry& g, void* cols, ElementType t, cudaStream_t s);
+void patch_rows(const void* pixels, ElementType pt, const PatchGeometry& g, void* cols, ElementType t, cudaStream_t s);
 void vit_tokens(const void* patches, ElementType t, const float* cls, const float* pos, int64_t images, int64_t tokens,
                 int64_t width, float* x, cudaStream_t s);
 void embed(const float* table, const float* pos, const int32_t* ids, const int32_t* positions, int64_t rows,
            int64_t width, float* x, cudaStream_t s);
 void gather_rows(const float* x, const int64_t* rows, int64_t count, int64_t width, float* out, cudaStream_t s);
-
-// out[n] = in[n] converted (float to the work type, or back).
-void convert(const void* in, ElementType from, void* out, ElementType to, int64_t n, cudaStream_t s);
 
 }  // namespace clipdex::kernels::cuda

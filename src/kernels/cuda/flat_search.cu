@@ -142,9 +142,13 @@ class CudaFlatSearch final : public GpuFlatSearch {
     check(cudaMemcpy(vectors_ + size_ * dim_, vectors, static_cast<size_t>(n * dim_) * 4, cudaMemcpyHostToDevice),
           "upload vectors");
     size_ += n;
+    plans_.clear();  // a plan is for one (queries, vectors) shape
   }
 
-  void reset() override { size_ = 0; }
+  void reset() override {
+    size_ = 0;
+    plans_.clear();
+  }
 
   void search(const float* queries, int64_t nq, int64_t k, float* scores, int64_t* ids) override {
     check(cudaSetDevice(index_), "cudaSetDevice");
