@@ -94,7 +94,8 @@ class Backend {
   virtual Buffer alloc(int64_t count, Role role) = 0;
   virtual Buffer adopt(Tensor&& t) = 0;
   // An input from host memory: Role::Stream keeps fp32, Role::Work converts to the work type
-  // on the way (half the bytes to move for a GPU).
+  // on the way (half the bytes to move for a GPU). Ops only read it; a CPU backend uses `host`
+  // in place, so it must outlive the buffer.
   virtual Buffer upload(const float* host, int64_t count, Role role = Role::Stream) = 0;
   virtual void download(View src, int64_t count, float* host) = 0;  // src is F32
 

@@ -34,8 +34,12 @@ Buffer CpuOpsBackend::alloc(int64_t count, Role) {
 
 Buffer CpuOpsBackend::adopt(Tensor&& t) { return host_buffer(std::make_shared<std::vector<float>>(std::move(t.data))); }
 
+// The caller's array is host memory already: used in place, no copy (ops only read an upload).
 Buffer CpuOpsBackend::upload(const float* host, int64_t count, Role) {
-  return host_buffer(std::make_shared<std::vector<float>>(host, host + count));
+  Buffer b;
+  b.view = {const_cast<float*>(host), ElementType::F32};
+  b.count = count;
+  return b;
 }
 
 void CpuOpsBackend::download(View src, int64_t count, float* host) { std::copy_n(src.f32(), count, host); }
