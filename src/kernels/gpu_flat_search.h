@@ -17,7 +17,8 @@ class GpuFlatSearch {
   // Appends n vectors [n, dim]; their ids continue from size().
   virtual void add(const float* vectors, int64_t n) = 0;
   virtual void reset() = 0;
-  // scores / ids [nq, k]; rows with fewer than k vectors end in id -1, score -inf.
+  // scores / ids [nq, k]; rows with fewer than k vectors end in id -1, score -inf. Safe to call
+  // from several threads (they take turns).
   virtual void search(const float* queries, int64_t nq, int64_t k, float* scores, int64_t* ids) = 0;
 };
 

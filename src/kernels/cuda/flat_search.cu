@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <vector>
 
@@ -128,6 +129,7 @@ class CudaFlatSearch final : public GpuFlatSearch {
   std::string device() const override { return fmt::format("cuda:{} ({})", index_, name_); }
 
   void add(const float* vectors, int64_t n) override {
+    const std::lock_guard lock(mu_);
     check(cudaSetDevice(index_), "cudaSetDevice");
     if (size_ + n > capacity_) {
       const int64_t cap = std::max(size_ + n, capacity_ * 2);
@@ -146,11 +148,14 @@ class CudaFlatSearch final : public GpuFlatSearch {
   }
 
   void reset() override {
+    const std::lock_guard lock(mu_);
     size_ = 0;
     plans_.clear();
   }
 
+  // Searches from several server threads take turns: one stream, one set of plans.
   void search(const float* queries, int64_t nq, int64_t k, float* scores, int64_t* ids) override {
+    const std::lock_guard lock(mu_);
     check(cudaSetDevice(index_), "cudaSetDevice");
     std::fill(scores, scores + nq * k, -std::numeric_limits<float>::infinity());
     std::fill(ids, ids + nq * k, int64_t{-1});
@@ -233,6 +238,7 @@ class CudaFlatSearch final : public GpuFlatSearch {
   float* vectors_ = nullptr;
   int64_t size_ = 0, capacity_ = 0;
   std::map<int64_t, std::unique_ptr<GemmPlan>> plans_;
+  std::mutex mu_;
 };
 
 }  // namespace
