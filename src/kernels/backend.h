@@ -1,7 +1,8 @@
 #pragma once
 // The compute interface the model code is written against. A backend owns how weights are
-// stored (it may repack them at load) and how each op runs; the CPU backend is the portable
-// one (BLAS for GEMMs), and other backends (bf16/int8 CPU kernels, CUDA) implement the same ops.
+// stored (it may repack them at load), where activations live and how each op runs: the
+// portable CPU backend (BLAS for GEMMs), the oneDNN fp32/bf16/int8 CPU backends, and the CUDA
+// backend (kernels/cuda/, device memory) implement the same ops.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,7 +51,7 @@ struct View {
   float* f32() const;  // the data of an F32 view (throws for another type)
 };
 
-// Owns backend memory; freed with the last copy.
+// Backend memory, freed with the last copy (a CPU backend's upload borrows the caller's array).
 struct Buffer {
   View view;
   int64_t count = 0;
