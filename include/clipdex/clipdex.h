@@ -272,8 +272,9 @@ class Library {
   int64_t images() const;  // distinct images held
   LibraryStats stats() const;
   // Where searches of a flat index run: "cpu" (FAISS) or "cuda[:N]" (a copy of the vectors on
-  // that GPU; the same results; docs/GPU.md). HNSW / IVF-PQ indexes and PostgreSQL libraries
-  // search where they are. InputError when this build or machine has no such GPU.
+  // that GPU; the same results; docs/GPU.md); "" = $CLIPDEX_DEVICE, else cpu. HNSW / IVF-PQ
+  // indexes and PostgreSQL libraries search where they are. InputError when this build or
+  // machine has no such GPU.
   void search_on(const std::string& device);
   std::optional<ImageRecord> image(int64_t id) const;
   // The id of the image an indexed file holds (InputError when the file is not indexed).

@@ -16,12 +16,14 @@ model::LoadOptions load_options(const ModelOptions& options) {
   const auto precision = kernels::parse_precision(options.precision.empty() ? "auto" : options.precision);
   if (!precision) throw_input("precision must be auto, fp32, bf16, int8 or fp16, not '{}'", options.precision);
   load.precision = *precision;
-  load.device = options.device;
-  if (load.device.empty()) {
-    const char* env = std::getenv("CLIPDEX_DEVICE");
-    load.device = env && *env ? env : "cpu";
-  }
+  load.device = device_or_default(options.device);
   return load;
+}
+
+std::string device_or_default(const std::string& device) {
+  if (!device.empty()) return device;
+  const char* env = std::getenv("CLIPDEX_DEVICE");
+  return env && *env ? env : "cpu";
 }
 
 store::ContentFilter content_filter(const Filters& f) {

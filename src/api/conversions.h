@@ -7,6 +7,9 @@
 
 namespace clipdex::api {
 
+// A device option as given ("" = $CLIPDEX_DEVICE, else "cpu").
+std::string device_or_default(const std::string& device);
+
 // How the public options load a model (precision and device parsed; InputError when invalid).
 model::LoadOptions load_options(const ModelOptions& options);
 

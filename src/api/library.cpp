@@ -265,9 +265,8 @@ std::vector<float> Library::embedding(int64_t id) const {
 const std::string& Library::path() const { return impl_->name(); }
 
 void Library::search_on(const std::string& device) {
-  const auto d = kernels::parse_device(device);
-  if (!d) throw_input("--device must be cpu, cuda or cuda:N, not '{}'", device);
-  if (d->cuda) impl_->search_on_gpu(d->index);
+  const kernels::DeviceSpec d = kernels::device_spec(api::device_or_default(device));
+  if (d.cuda) impl_->search_on_gpu(d.index);
 }
 
 std::string Library::side_path(const std::string& suffix) const {

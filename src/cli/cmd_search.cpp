@@ -71,7 +71,7 @@ void register_search(CLI::App& app) {
       throw InputError("give a query: text, --text, --minus, --image FILE or --like PATH");
     Library lib = Library::open(o->db);
     Searcher searcher(lib, o->model.open_for(lib), {/*cache_entries=*/0, /*max_pixels=*/0});
-    lib.search_on(o->model.device());
+    lib.search_on(o->model.options.device);
     Query q;
     q.k = o->k;
     q.offset = o->offset;

@@ -75,7 +75,7 @@ void register_serve(CLI::App& app) {
     if (::pipe(g_signal_pipe) != 0) throw IoError("cannot create a pipe");
     Library lib = Library::open(o->db);
     const Model model = o->model.open_for(lib);
-    lib.search_on(o->model.device());
+    lib.search_on(o->model.options.device);
     if (o->server.api.cache_dir.empty()) o->server.api.cache_dir = lib.side_path(".cache");
     server::Server srv(lib, model, o->server);
     const int port = srv.bind();

@@ -41,11 +41,6 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
 
 Model ModelOptions::open() const { return Model::open(model, options); }
 
-std::string ModelOptions::device() const {
-  if (!options.device.empty()) return options.device;
-  const char* env = std::getenv("CLIPDEX_DEVICE");
-  return env && *env ? env : "cpu";
-}
 
 Model ModelOptions::open_for(const Library& lib, bool to_index) const {
   // The library's own model comes before the environment's, so a set CLIPDEX_MODEL never

@@ -14,8 +14,6 @@ struct ModelOptions {
 
   void add_to(CLI::App* cmd, bool required = true);
   clipdex::Model open() const;
-  // --device, else $CLIPDEX_DEVICE, else "cpu".
-  std::string device() const;
   // The library's model: options not given come from what the library remembers, and the
   // model must be the one its vectors came from, unless `to_index` (index re-embeds or refuses).
   clipdex::Model open_for(const Library& lib, bool to_index = false) const;

@@ -145,6 +145,8 @@ struct DeviceSpec {
   int index = 0;
 };
 std::optional<DeviceSpec> parse_device(const std::string& s);
+// The same, InputError ("--device must be cpu, cuda or cuda:N") for anything else.
+DeviceSpec device_spec(const std::string& s);
 
 // The CUDA backend on GPU `index` (fp32, fp16 or bf16; Auto is fp16). Throws InputError when
 // this build has no CUDA or the GPU cannot be used.

@@ -30,6 +30,14 @@ class CpuOpsBackend : public HostBackend {
   void gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) override;
 };
 
+// The ViT's input on host memory (CpuOpsBackend::patch_rows / vit_tokens, and the LoRA trainer):
+// pixels [images, 3, size, size] as rows (img, gy, gx) of flattened patches, columns (c, ky, kx)
+// as the patch convolution's weight is laid out, so the convolution is one matrix product.
+void flatten_patches(const float* pixels, const PatchGeometry& g, float* cols);
+// x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
+void assemble_vit_tokens(const float* patches, const float* cls, const float* pos, int64_t images, int64_t tokens,
+                         int64_t width, float* x);
+
 // row[0, n) = softmax(row), in place.
 void softmax_row(float* row, int64_t n);
 

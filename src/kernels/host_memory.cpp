@@ -62,10 +62,8 @@ void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t widt
   attention_f32(qkv.f32(), seqs, width, heads, causal, out.f32());
 }
 
-void CpuOpsBackend::patch_rows(View pixels, const PatchGeometry& g, View cols) {
+void flatten_patches(const float* px, const PatchGeometry& g, float* out) {
   const int64_t p = g.patch, grid = g.grid(), S = g.size, k = g.patch_values();
-  const float* px = pixels.f32();
-  float* out = cols.f32();
   for (int64_t img = 0; img < g.images; ++img)
     for (int64_t gy = 0; gy < grid; ++gy)
       for (int64_t gx = 0; gx < grid; ++gx) {
@@ -78,16 +76,24 @@ void CpuOpsBackend::patch_rows(View pixels, const PatchGeometry& g, View cols) {
       }
 }
 
-void CpuOpsBackend::vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width,
-                               View x) {
-  const float* pe = patches.f32();
+void assemble_vit_tokens(const float* patches, const float* cls, const float* pos, int64_t images, int64_t tokens,
+                         int64_t width, float* x) {
   for (int64_t img = 0; img < images; ++img)
     for (int64_t t = 0; t < tokens; ++t) {
-      const float* src = t == 0 ? cls.f32() : pe + (img * (tokens - 1) + t - 1) * width;
-      const float* p = pos.f32() + t * width;
-      float* dst = x.f32() + (img * tokens + t) * width;
+      const float* src = t == 0 ? cls : patches + (img * (tokens - 1) + t - 1) * width;
+      const float* p = pos + t * width;
+      float* dst = x + (img * tokens + t) * width;
       for (int64_t j = 0; j < width; ++j) dst[j] = src[j] + p[j];
     }
+}
+
+void CpuOpsBackend::patch_rows(View pixels, const PatchGeometry& g, View cols) {
+  flatten_patches(pixels.f32(), g, cols.f32());
+}
+
+void CpuOpsBackend::vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width,
+                               View x) {
+  assemble_vit_tokens(patches.f32(), cls.f32(), pos.f32(), images, tokens, width, x.f32());
 }
 
 void CpuOpsBackend::embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,

@@ -78,6 +78,12 @@ std::optional<DeviceSpec> parse_device(const std::string& s) {
   return DeviceSpec{true, index};
 }
 
+DeviceSpec device_spec(const std::string& s) {
+  const auto d = parse_device(s);
+  if (!d) throw InputError("--device must be cpu, cuda or cuda:N, not '" + s + "'");
+  return *d;
+}
+
 #ifndef CLIPDEX_HAVE_CUDA
 constexpr const char* kNoCuda = "this clipdex was built without CUDA: rebuild with cmake -DCLIPDEX_CUDA=ON to use --device cuda";
 bool cuda_built() { return false; }

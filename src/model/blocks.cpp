@@ -79,6 +79,19 @@ void Transformer::run(Backend& be, View x, const SequenceLayout& seqs, bool caus
   }
 }
 
+Tensor pool_and_project(Backend& be, View x, const std::vector<int64_t>& rows, int64_t width, const LayerNorm& ln,
+                        const LinearWeights& proj) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const Buffer picked = be.alloc(n * width, Role::Stream), normed = be.alloc(n * width, Role::Work);
+  be.gather_rows(x, rows, width, picked.view);
+  ln.run(be, picked.view, n, normed.view);
+  const Buffer out = be.alloc(n * proj.out(), Role::Stream);
+  be.linear(normed.view, n, proj, out.view);
+  Tensor result({n, proj.out()});
+  be.download(out.view, result.numel(), result.ptr());
+  return result;
+}
+
 Tensor ImageTower::encode_uploaded(Backend& be, View, int64_t) const {
   throw Error("this image tower runs on host memory only; " + be.name() + " cannot take its pixels");
 }

@@ -52,6 +52,11 @@ struct Transformer {
   void run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const;
 };
 
+// A tower's head: the pooled rows of x (a Role::Stream [tokens, width]) -> layer norm -> projection,
+// downloaded as [rows, proj.out()] (the ViT's class tokens, the text tower's end-of-text tokens).
+Tensor pool_and_project(Backend& be, View x, const std::vector<int64_t>& rows, int64_t width, const LayerNorm& ln,
+                        const LinearWeights& proj);
+
 // The host backend a CPU-only tower (ModifiedResNet, XLM-R) runs on; throws for a device backend.
 HostBackend& host_backend(Backend& be);
 

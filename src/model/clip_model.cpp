@@ -150,10 +150,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   std::unique_ptr<Model> m(new Model());
   m->config_ = load_config(files, ck, options, m->info_.config_source);
   if (m->config_.text_kind == TextKind::Xlmr) complete_xlmr_config(ck, fs::path(files.weights).parent_path(), m->config_);
-  const auto device = kernels::parse_device(options.device);
-  if (!device) throw_input("--device must be cpu, cuda or cuda:N, not '{}'", options.device);
-  if (device->cuda) {
-    m->backend_ = kernels::make_cuda_backend(device->index, options.precision);
+  const kernels::DeviceSpec device = kernels::device_spec(options.device);
+  if (device.cuda) {
+    m->backend_ = kernels::make_cuda_backend(device.index, options.precision);
   } else {
     m->host_backend_ = options.portable_kernels ? kernels::make_cpu_backend() : kernels::make_backend(options.precision);
   }
@@ -231,8 +230,7 @@ std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t co
 }
 
 std::string Model::model_id() const {
-  const auto& be = backend_ ? *backend_ : *host_backend_;
-  const bool int8 = be.precision() == kernels::Precision::Int8;
+  const bool int8 = info_.precision == kernels::to_string(kernels::Precision::Int8);
   const std::string lora = info_.adapter_hash.empty() ? "" : "+lora:" + info_.adapter_hash;
   return config_.signature() + "/" + info_.weights_hash + lora + (int8 ? "+int8" : "");
 }

@@ -13,7 +13,6 @@ std::unique_ptr<TextTower> ClipTextTower::load(Checkpoint& ck, Backend& be, cons
   auto p = std::make_unique<ClipTextTower>();
   auto& tt = *p;
   tt.width_ = t.width;
-  tt.embed_dim_ = cfg.embed_dim;
   tt.vocab_ = t.vocab_size;
   tt.context_ = t.context_length;
   tt.token_embedding_ = be.adopt(ck.take("token_embedding.weight", {t.vocab_size, t.width}));
@@ -50,14 +49,7 @@ Tensor ClipTextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t
   const Buffer x = be.alloc(seqs.tokens() * width_, Role::Stream);
   be.embed(token_embedding_.view, positional_embedding_.view, rows_ids, rows_positions, width_, x.view);
   transformer_.run(be, x.view, seqs, /*causal=*/true);
-  const Buffer last = be.alloc(n * width_, Role::Stream), pooled = be.alloc(n * width_, Role::Work);
-  be.gather_rows(x.view, eot_rows, width_, last.view);
-  ln_final_.run(be, last.view, n, pooled.view);
-  const Buffer out = be.alloc(n * embed_dim_, Role::Stream);
-  be.linear(pooled.view, n, projection_, out.view);
-  Tensor result({n, embed_dim_});
-  be.download(out.view, result.numel(), result.ptr());
-  return result;
+  return pool_and_project(be, x.view, eot_rows, width_, ln_final_, projection_);
 }
 
 }  // namespace clipdex::model

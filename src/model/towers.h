@@ -38,7 +38,7 @@ class ClipTextTower : public TextTower {
   Tensor encode(Backend& be, const int32_t* ids, int64_t n, int64_t context, bool full_context = false) const override;
 
  private:
-  int64_t width_ = 0, embed_dim_ = 0, vocab_ = 0, context_ = 0;
+  int64_t width_ = 0, vocab_ = 0, context_ = 0;
   Buffer token_embedding_, positional_embedding_;
   LinearWeights projection_;
   LayerNorm ln_final_;

@@ -8,7 +8,7 @@ namespace {
 
 class VisionTransformer final : public ImageTower {
  public:
-  VisionTransformer(Checkpoint& ck, Backend& be, const ModelConfig& cfg) : cfg_(cfg.vision), embed_dim_(cfg.embed_dim) {
+  VisionTransformer(Checkpoint& ck, Backend& be, const ModelConfig& cfg) : cfg_(cfg.vision) {
     const int64_t w = cfg_.width, p = cfg_.patch_size;
     patch_.weight = ck.take("visual.conv1.weight", {w, 3, p, p});
     patch_.weight.shape = {w, 3 * p * p};  // [out, c*kh*kw] matches the flattened patch order
@@ -46,19 +46,11 @@ class VisionTransformer final : public ImageTower {
     be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
     ln_pre_.run(be, x.view, n * tokens, x.view);
     transformer_.run(be, x.view, seqs, /*causal=*/false);
-    const Buffer cls = be.alloc(n * w, Role::Stream), pooled = be.alloc(n * w, Role::Work);
-    be.gather_rows(x.view, class_rows, w, cls.view);
-    ln_post_.run(be, cls.view, n, pooled.view);
-    const Buffer out = be.alloc(n * embed_dim_, Role::Stream);
-    be.linear(pooled.view, n, proj_, out.view);
-    Tensor result({n, embed_dim_});
-    be.download(out.view, result.numel(), result.ptr());
-    return result;
+    return pool_and_project(be, x.view, class_rows, w, ln_post_, proj_);
   }
 
  private:
   VisionConfig cfg_;
-  int64_t embed_dim_;
   LinearWeights patch_;
   LinearWeights proj_;
   Buffer class_embedding_, positional_embedding_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "model/vit_input.h"
+#include "kernels/cpu_ops.h"
 #include "train/linalg.h"
 
 namespace clipdex::train {
@@ -117,13 +117,13 @@ std::vector<float> VisionTrainer::forward(const float* pixels, int64_t n, Cache&
   const int64_t w = cfg_.width, p = cfg_.patch_size, g = cfg_.grid();
   const int64_t tokens = cfg_.tokens(), patches = g * g, k = 3 * p * p;
   std::vector<float> cols(static_cast<size_t>(n * patches * k));
-  model::flatten_patches(pixels, n, cfg_, cols.data());
+  kernels::flatten_patches(pixels, {n, cfg_.image_size, p}, cols.data());
   std::vector<float> emb(static_cast<size_t>(n * patches * w));
   gemm(false, true, n * patches, w, k, 1.0f, cols.data(), k, patch_weight_.data(), k, 0.0f, emb.data(), w);
   c.seqs = Sequences{};
   for (int64_t img = 0; img < n; ++img) c.seqs.offsets.push_back((img + 1) * tokens);
   std::vector<float> x(static_cast<size_t>(n * tokens * w));
-  model::assemble_tokens(emb.data(), class_embedding_.data(), positional_embedding_.data(), n, cfg_, x.data());
+  kernels::assemble_vit_tokens(emb.data(), class_embedding_.data(), positional_embedding_.data(), n, tokens, w, x.data());
   LayerNormWeights::Cache unused;  // nothing below ln_pre trains
   ln_pre_.forward(x.data(), n * tokens, x.data(), unused);
   transformer_.forward(x, c.seqs, /*causal=*/false, c.blocks);

@@ -104,14 +104,7 @@ class OpProfile {
 class CudaBackend final : public Backend {
  public:
   CudaBackend(int index, Precision precision) : index_(index), precision_(precision) {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
-      throw InputError("--device cuda: no CUDA GPU is visible (driver missing, or none in this machine)");
-    if (index < 0 || index >= count) throw_input("--device cuda:{}: this machine has {} CUDA GPU(s)", index, count);
-    check(cudaSetDevice(index), "cudaSetDevice");
-    cudaDeviceProp prop{};
-    check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
-    gpu_name_ = prop.name;
+    gpu_name_ = open_device(index, "--device cuda").name;
     work_ = precision == Precision::Fp32 ? ElementType::F32
             : precision == Precision::Bf16 ? ElementType::BF16 : ElementType::F16;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");

@@ -102,13 +102,7 @@ __global__ void collect_kernel(const float* scores, int64_t n, int64_t k, Select
 class CudaFlatSearch final : public GpuFlatSearch {
  public:
   CudaFlatSearch(int index, int64_t dim) : index_(index), dim_(dim) {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
-      throw InputError("GPU search: no CUDA GPU is visible (driver missing, or none in this machine)");
-    if (index < 0 || index >= count) throw_input("GPU search on cuda:{}: this machine has {} CUDA GPU(s)", index, count);
-    check(cudaSetDevice(index), "cudaSetDevice");
-    cudaDeviceProp prop{};
-    check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
+    const cudaDeviceProp prop = open_device(index, "GPU search");
     name_ = prop.name;
     sms_ = prop.multiProcessorCount;
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
