@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace clipdex {
 
@@ -37,14 +38,35 @@ static void run_chunk(const std::function<void(size_t, size_t)>& fn, size_t n, s
   if (begin < end) fn(begin, end);
 }
 
+// Spins until done() or ~kSpinTime has passed; true if done() came true.
+template <typename Done>
+static bool spin_until(Done done) {
+  constexpr auto kSpinTime = std::chrono::microseconds(50);
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() - start > kSpinTime) return done();
+  }
+}
+
 void ThreadPool::worker_loop(size_t index) {
   tls_in_pool = true;
   uint64_t seen = 0;
   for (;;) {
+    spin_until([&] { return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_acquire) != seen; });
     std::unique_lock lock(mu_);
-    start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (!stop_ && generation_.load(std::memory_order_relaxed) == seen) {
+      ++sleepers_;
+      start_cv_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+      --sleepers_;
+    }
     if (stop_) return;
-    seen = generation_;
+    seen = generation_.load(std::memory_order_relaxed);
     if (index >= chunks_) continue;
     const auto* job = job_;
     const size_t n = job_n_, chunks = chunks_;
@@ -55,15 +77,20 @@ void ThreadPool::worker_loop(size_t index) {
     } catch (...) {
       err = std::current_exception();
     }
-    lock.lock();
-    if (err && !error_) error_ = err;
-    if (--pending_ == 0) done_cv_.notify_all();
+    if (err) {
+      std::lock_guard error_lock(mu_);
+      if (!error_) error_ = err;
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard done_lock(mu_);
+      if (caller_waiting_) done_cv_.notify_one();
+    }
   }
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn, size_t grain) {
   if (n == 0) return;
-  const size_t chunks = std::min(n, active());
+  const size_t chunks = std::min(std::max<size_t>(1, n / std::max<size_t>(1, grain)), active());
   if (chunks == 1 || tls_in_pool) {
     fn(0, n);
     return;
@@ -74,11 +101,11 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     job_ = &fn;
     job_n_ = n;
     chunks_ = chunks;
-    pending_ = chunks - 1;
+    pending_.store(chunks - 1, std::memory_order_relaxed);
     error_ = nullptr;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
+    if (sleepers_ > 0) start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   std::exception_ptr err;
   tls_in_pool = true;
   try {
@@ -87,8 +114,16 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
     err = std::current_exception();
   }
   tls_in_pool = false;
-  std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  const auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (spin_until(all_done)) {
+    lock.lock();
+  } else {
+    lock.lock();
+    caller_waiting_ = true;
+    done_cv_.wait(lock, all_done);
+    caller_waiting_ = false;
+  }
   if (!err) err = error_;
   job_ = nullptr;
   lock.unlock();
