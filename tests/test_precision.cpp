@@ -116,6 +116,15 @@ TEST(PrecisionKernels, LinearAgreesWithThePortablePath) {
           EXPECT_GE(min_row_cosine(got, want, out), required_cosine(p))
               << to_string(p) << " " << out << "x" << in << " m=" << m << " act=" << int(act);
         }
+        // The residual form, y += x·Wᵀ + b: what it added must be the same product.
+        std::vector<float> want(static_cast<size_t>(m * out)), stream(want.size());
+        portable->linear_f32(x.data(), m, reference, want.data(), Activation::None);
+        for (auto& v : stream) v = dist(rng);
+        auto added = stream;
+        be->linear({x.data()}, m, layer, {added.data()}, Activation::None, /*accumulate=*/true);
+        for (size_t i = 0; i < added.size(); ++i) added[i] -= stream[i];
+        EXPECT_GE(min_row_cosine(added, want, out), required_cosine(p))
+            << to_string(p) << " accumulate " << out << "x" << in << " m=" << m;
       }
     }
   }

@@ -20,13 +20,16 @@ constexpr int64_t kQueryBlock = 64;
 // each task keeps one scratch buffer for its pairs.
 template <typename Fn>
 void for_each_sequence_head(const SequenceLayout& seqs, int64_t heads, Fn fn) {
-  ThreadPool::global().parallel_for(static_cast<size_t>(seqs.count() * heads), [&](size_t b, size_t e) {
+  const auto pairs = static_cast<size_t>(seqs.count() * heads);
+  // A short text query's few scores per head cost less than waking a worker.
+  const int64_t scores = seqs.tokens() * seqs.tokens() / std::max<int64_t>(1, seqs.count());
+  ThreadPool::global().parallel_for(pairs, [&](size_t b, size_t e) {
     std::vector<float> scratch;
     for (size_t job = b; job < e; ++job) {
       const int64_t s = static_cast<int64_t>(job) / heads, h = static_cast<int64_t>(job) % heads;
       fn(s, h, seqs.offsets[s], seqs.length(s), scratch);
     }
-  });
+  }, scores < 1024 ? pairs : 1);
 }
 
 }  // namespace
@@ -41,6 +44,7 @@ void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, f
 
 void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
                                float eps, float* y) {
+  const size_t grain = std::max<size_t>(1, 16384 / static_cast<size_t>(std::max<int64_t>(1, dim)));
   ThreadPool::global().parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e) {
     for (size_t r = b; r < e; ++r) {
       const float* xr = x + r * dim;
@@ -55,7 +59,7 @@ void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, co
       const float mu = static_cast<float>(mean);
       for (int64_t j = 0; j < dim; ++j) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
     }
-  });
+  }, grain);
 }
 
 void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

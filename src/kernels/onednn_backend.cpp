@@ -1,15 +1,17 @@
 // Linear layers through oneDNN matmul in fp32, bf16 or int8; every other op from CpuOpsBackend.
 //
-// Weights are converted and reordered once at load into oneDNN's layout, split into column
-// blocks so that even a one-row text query keeps every pool thread busy. Each pool task runs
-// one (row block, column block) product with oneDNN single-threaded, then its epilogue (bias,
-// int8 rescale, activation) while the block is hot: the pool owns all parallelism, as with
-// OpenBLAS, and no OpenMP team spins beside it.
+// Weights are converted and reordered once at load into the layout oneDNN's kernel for this CPU
+// wants (brgemm's blocked layouts where the CPU has AVX-512), split into column blocks so that
+// even a one-row text query keeps every pool thread busy. Each pool task runs one (row block,
+// column block) product with oneDNN single-threaded, then its epilogue (bias, int8 rescale,
+// activation) while the block is hot: the pool owns all parallelism, as with OpenBLAS, and no
+// OpenMP team spins beside it.
 //
-// The matmuls take the row count at execution (runtime M): one primitive per column block
-// serves batches of any size and text of any length. Measured on Skylake-SP (oneDNN 2.6.3, 2
-// threads): fp32 as fast as OpenBLAS on ViT-B/32's tall GEMMs and 4.7x faster for a 7-token
-// query (weights are not re-packed per call); int8 1.2-1.5x fp32.
+// A matmul is created for each row count it meets (and kept): oneDNN's fixed-shape kernels ran
+// 3x faster than its any-row-count one for a 7-token text query (bf16 and int8, Zen 5) and as
+// fast for tall batches; creating one costs ~0.3 ms, once per shape and row count. Those
+// kernels (brgemm) write only dense outputs, so each task's product lands in its own block and
+// the epilogue moves it into y — adding it there for the residual stream's add.
 //
 // int8: weights symmetric per output channel (s8), activations asymmetric per row (u8 with a
 // zero point), computed fresh for every call. Without VNNI the CPU multiplies u8 x s8 pairs
@@ -22,6 +24,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,7 +44,6 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 using dims = dnnl::memory::dims;
-constexpr int64_t kRuntime = DNNL_RUNTIME_DIM_VAL;
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -49,20 +54,42 @@ dnnl::engine& cpu_engine() {
 struct ThreadState {
   dnnl::stream stream{cpu_engine()};
   std::vector<uint8_t> scratchpad;
-  std::vector<int32_t> accumulators;
+  std::vector<int32_t> accumulators;  // int8 products
+  std::vector<float> product;         // fp32 / bf16 products
+  std::vector<float> row;             // int8 with accumulate: one dequantised row before it is added
   ThreadState() { omp_set_num_threads(1); }
 };
+
+// A calling thread's inputs converted for the GEMM, reused from call to call: fresh vectors of
+// megabytes each call were fresh pages for the kernel to zero (5% of a text query's time).
+struct ConvertedInput {
+  std::vector<uint16_t> bf16;
+  std::vector<uint8_t> u8;
+  std::vector<float> row_scale;
+  std::vector<int32_t> row_zero;
+};
+
+ConvertedInput& converted_input() {
+  thread_local ConvertedInput in;
+  return in;
+}
 
 ThreadState& thread_state() {
   thread_local ThreadState state;
   return state;
 }
 
+// Element-wise work smaller than this per thread runs on the calling thread alone (a text
+// query's 7 x 512 conversions cost less than waking a worker).
+constexpr size_t kElementGrain = 16384;
+
 // out[0, n) = in rounded to bf16 (nearest even), on the pool.
 void to_bf16(const float* in, size_t n, uint16_t* out) {
-  ThreadPool::global().parallel_for(n, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) out[i] = f32_to_bf16(in[i]);
-  });
+  ThreadPool::global().parallel_for(
+      n, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) out[i] = f32_to_bf16(in[i]);
+      },
+      kElementGrain);
 }
 
 dt gemm_src_type(Precision p) { return p == Precision::Int8 ? dt::u8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
@@ -73,12 +100,19 @@ size_t element_bytes(Precision p) { return p == Precision::Int8 ? 1 : p == Preci
 
 constexpr float kWeightLevels = 127.0f;  // s8 weights use -127..127 (symmetric)
 
+// Rows the weights' layout is chosen for; matmuls for other row counts take the same layout.
+constexpr int64_t kLayoutRows = 128;
+
 struct ColumnBlock {
   int64_t n0 = 0, width = 0;
+  dnnl::memory weights;  // in oneDNN's layout for this CPU
+  std::string impl;      // oneDNN's name for the implementation it picked
+};
+
+// One matmul of a given shape, row count and output stride, with its scratchpad size.
+struct BlockMatmul {
   dnnl::matmul matmul;
-  dnnl::memory weights;  // packed by oneDNN
   dnnl::memory::desc scratch_desc;
-  std::string impl;  // oneDNN's name for the implementation it picked
 };
 
 // A linear layer as the oneDNN backend keeps it.
@@ -95,6 +129,17 @@ struct PackedLinear {
   std::vector<int8_t> plain_s8;
 };
 
+// The matmul x[rows, k] · W[k, width] -> a dense [rows, width] block, W in `weights` layout.
+// Throws dnnl::error if it cannot run.
+BlockMatmul make_matmul(Precision p, int64_t k, int64_t width, int64_t rows, const dnnl::memory::desc& weights) {
+  const dnnl::memory::desc src({rows, k}, gemm_src_type(p), dims{k, 1});
+  const dnnl::memory::desc dst({rows, width}, gemm_dst_type(p), dims{width, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), attr, cpu_engine());
+  return {dnnl::matmul(pd), pd.scratchpad_desc()};
+}
+
 // Sets `borrowed` when the block reads weights_plain in place (so it must outlive the block).
 ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const void* weights_plain,
                        int64_t weights_ld, bool& borrowed) {
@@ -102,14 +147,10 @@ ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const 
   ColumnBlock b;
   b.n0 = n0;
   b.width = width;
-  const dnnl::memory::desc src({kRuntime, k}, gemm_src_type(p), dims{k, 1});
+  const dnnl::memory::desc src({kLayoutRows, k}, gemm_src_type(p), dims{k, 1});
   const dnnl::memory::desc wei_any({k, width}, gemm_wei_type(p), dnnl::memory::format_tag::any);
-  const dnnl::memory::desc dst({kRuntime, width}, gemm_dst_type(p), dims{kRuntime, 1});
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei_any, dst), attr, eng);
-  b.matmul = dnnl::matmul(pd);
-  b.scratch_desc = pd.scratchpad_desc();
+  const dnnl::memory::desc dst({kLayoutRows, width}, gemm_dst_type(p), dims{width, 1});
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei_any, dst), eng);
   b.impl = pd.impl_info_str();
   // The plain weights are W[n, k] row-major: as the k x width matrix oneDNN multiplies by,
   // element (kk, j) sits at j * ld + kk.
@@ -198,41 +239,14 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   void linear_f32(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
-    if (m == 0) return;
     if (!w.packed) return blas_linear(x, m, w, y, act);
-    const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
-    // 1. The input in the GEMM's type, once for all column blocks.
-    std::vector<uint16_t> x_bf16;
-    std::vector<uint8_t> x_u8;
-    std::vector<float> row_scale;
-    std::vector<int32_t> row_zero;
-    const void* src = x;
-    if (P.precision == Precision::Bf16) {
-      x_bf16.resize(static_cast<size_t>(m * P.k));
-      to_bf16(x, x_bf16.size(), x_bf16.data());
-      src = x_bf16.data();
-    } else if (P.precision == Precision::Int8) {
-      quantize_rows(x, m, P.k, x_u8, row_scale, row_zero);
-      src = x_u8.data();
-    }
-    // 2. The products, one (row block, column block) per job.
-    // One row block per thread: measured faster here than 32-128-row blocks for every
-    // precision (fewer calls, and gemm:jit blocks for cache itself).
-    const int64_t threads = static_cast<int64_t>(ThreadPool::global().active());
-    const int64_t rows_per_job = std::max<int64_t>(16, (m + threads - 1) / threads);
-    const int64_t row_blocks = (m + rows_per_job - 1) / rows_per_job;
-    const int64_t col_blocks = static_cast<int64_t>(P.blocks.size());
-    ThreadPool::global().parallel_for(static_cast<size_t>(row_blocks * col_blocks), [&](size_t jb, size_t je) {
-      auto& ts = thread_state();
-      for (size_t job = jb; job < je; ++job) {
-        const int64_t r0 = static_cast<int64_t>(job) / col_blocks * rows_per_job;
-        const int64_t rows = std::min(rows_per_job, m - r0);
-        const ColumnBlock& blk = P.blocks[static_cast<size_t>(job % col_blocks)];
-        run_block(ts, P, blk, static_cast<const uint8_t*>(src) + r0 * P.k * element_bytes(P.precision), rows,
-                  y + r0 * P.n + blk.n0);
-        epilogue(P, w, blk, r0, rows, row_scale, row_zero, ts.accumulators, y, act);
-      }
-    });
+    run_linear(x, m, w, y, act, /*accumulate=*/false);
+  }
+
+  void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) override {
+    if (!accumulate || !w.packed) return CpuOpsBackend::linear(x, m, w, y, act, accumulate);
+    if (act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
+    run_linear(x.f32(), m, w, y.f32(), act, /*accumulate=*/true);
   }
 
  private:
@@ -255,56 +269,127 @@ class OnednnBackend final : public CpuOpsBackend {
     scale.resize(static_cast<size_t>(m));
     zero.resize(static_cast<size_t>(m));
     const float levels = static_cast<float>(int8_levels_);
-    ThreadPool::global().parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
-      quantize_rows_u8(x + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k, scale.data() + b,
-                       zero.data() + b);
+    ThreadPool::global().parallel_for(
+        static_cast<size_t>(m),
+        [&](size_t b, size_t e) {
+          quantize_rows_u8(x + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k, scale.data() + b,
+                           zero.data() + b);
+        },
+        std::max<size_t>(1, kElementGrain / static_cast<size_t>(k)));
+  }
+
+  // y = x · Wᵀ + b and the activation, or y += x · Wᵀ + b with `accumulate`.
+  void run_linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act, bool accumulate) {
+    if (m == 0) return;
+    const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
+    // 1. The input in the GEMM's type, once for all column blocks.
+    ConvertedInput& in = converted_input();  // the caller's; pool tasks below read it
+    const void* src = x;
+    if (P.precision == Precision::Bf16) {
+      in.bf16.resize(static_cast<size_t>(m * P.k));
+      to_bf16(x, in.bf16.size(), in.bf16.data());
+      src = in.bf16.data();
+    } else if (P.precision == Precision::Int8) {
+      quantize_rows(x, m, P.k, in.u8, in.row_scale, in.row_zero);
+      src = in.u8.data();
+    }
+    // 2. The products, one (row block, column block) per job.
+    // One row block per thread: measured faster here than 32-128-row blocks for every
+    // precision (fewer calls, and the kernels block for cache themselves).
+    const int64_t threads = static_cast<int64_t>(ThreadPool::global().active());
+    const int64_t rows_per_job = std::max<int64_t>(16, (m + threads - 1) / threads);
+    const int64_t row_blocks = (m + rows_per_job - 1) / rows_per_job;
+    const int64_t col_blocks = static_cast<int64_t>(P.blocks.size());
+    ThreadPool::global().parallel_for(static_cast<size_t>(row_blocks * col_blocks), [&](size_t jb, size_t je) {
+      auto& ts = thread_state();
+      for (size_t job = jb; job < je; ++job) {
+        const int64_t r0 = static_cast<int64_t>(job) / col_blocks * rows_per_job;
+        const int64_t rows = std::min(rows_per_job, m - r0);
+        const ColumnBlock& blk = P.blocks[static_cast<size_t>(job % col_blocks)];
+        run_block(ts, P, blk, static_cast<const uint8_t*>(src) + r0 * P.k * element_bytes(P.precision), rows);
+        epilogue(P, w, blk, r0, rows, in, ts, y, act, accumulate);
+      }
     });
   }
 
-  static void run_block(ThreadState& ts, const PackedLinear& P, const ColumnBlock& blk, const void* src, int64_t rows,
-                        float* y_block) {
+  // The matmul for this block shape and row count: made on first use, then kept (layers of one
+  // shape share it; the weights are an argument at execution).
+  const BlockMatmul& block_matmul(const PackedLinear& P, const ColumnBlock& blk, int64_t rows) {
+    const MatmulKey key{static_cast<int>(P.precision), P.k, blk.width, rows};
+    {
+      std::shared_lock lock(matmuls_mu_);
+      if (auto it = matmuls_.find(key); it != matmuls_.end()) return it->second;
+    }
+    BlockMatmul made = make_matmul(P.precision, P.k, blk.width, rows, blk.weights.get_desc());
+    std::unique_lock lock(matmuls_mu_);
+    return matmuls_.try_emplace(key, std::move(made)).first->second;
+  }
+
+  // The block's product, dense, into the thread's accumulators (int8) or product buffer.
+  void run_block(ThreadState& ts, const PackedLinear& P, const ColumnBlock& blk, const void* src, int64_t rows) {
     auto& eng = cpu_engine();
     const dnnl::memory src_mem(dnnl::memory::desc({rows, P.k}, gemm_src_type(P.precision), dims{P.k, 1}), eng,
                                const_cast<void*>(src));
-    void* dst_ptr = y_block;
-    int64_t ld = P.n;
+    const auto size = static_cast<size_t>(rows * blk.width);
+    void* dst_ptr = nullptr;
     if (P.precision == Precision::Int8) {
-      ts.accumulators.resize(static_cast<size_t>(rows * blk.width));
+      ts.accumulators.resize(size);
       dst_ptr = ts.accumulators.data();
-      ld = blk.width;
+    } else {
+      ts.product.resize(size);
+      dst_ptr = ts.product.data();
     }
-    const dnnl::memory dst_mem(dnnl::memory::desc({rows, blk.width}, gemm_dst_type(P.precision), dims{ld, 1}), eng,
-                               dst_ptr);
-    ts.scratchpad.resize(std::max<size_t>(1, blk.scratch_desc.get_size()));
-    const dnnl::memory scratch(blk.scratch_desc, eng, ts.scratchpad.data());
-    blk.matmul.execute(ts.stream, {{DNNL_ARG_SRC, src_mem},
-                                   {DNNL_ARG_WEIGHTS, blk.weights},
-                                   {DNNL_ARG_DST, dst_mem},
-                                   {DNNL_ARG_SCRATCHPAD, scratch}});
+    const BlockMatmul& mm = block_matmul(P, blk, rows);
+    const dnnl::memory dst_mem(dnnl::memory::desc({rows, blk.width}, gemm_dst_type(P.precision), dims{blk.width, 1}),
+                               eng, dst_ptr);
+    ts.scratchpad.resize(std::max<size_t>(1, mm.scratch_desc.get_size()));
+    const dnnl::memory scratch(mm.scratch_desc, eng, ts.scratchpad.data());
+    mm.matmul.execute(ts.stream, {{DNNL_ARG_SRC, src_mem},
+                                  {DNNL_ARG_WEIGHTS, blk.weights},
+                                  {DNNL_ARG_DST, dst_mem},
+                                  {DNNL_ARG_SCRATCHPAD, scratch}});
   }
 
-  // Bias, the int8 rescale and the activation on one block of y, while it is in cache.
+  // The block's product into y: the int8 rescale, the bias and the activation, or with
+  // `accumulate` added to what y holds (the residual add; no activation then).
   static void epilogue(const PackedLinear& P, const LinearWeights& w, const ColumnBlock& blk, int64_t r0, int64_t rows,
-                       const std::vector<float>& row_scale, const std::vector<int32_t>& row_zero,
-                       const std::vector<int32_t>& acc, float* y, Activation act) {
+                       const ConvertedInput& in, ThreadState& ts, float* y, Activation act, bool accumulate) {
     const float* bias = w.bias.empty() ? nullptr : w.bias.ptr() + blk.n0;
+    const int64_t n = blk.width;
+    if (accumulate) ts.row.resize(static_cast<size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {
       float* yr = y + (r0 + r) * P.n + blk.n0;
       if (P.precision == Precision::Int8) {
-        dequantize_row(acc.data() + r * blk.width, blk.width, row_zero[static_cast<size_t>(r0 + r)],
-                       row_scale[static_cast<size_t>(r0 + r)], P.column_sum.data() + blk.n0,
-                       P.weight_scale.data() + blk.n0, bias, yr);
-      } else if (bias) {
-        for (int64_t j = 0; j < blk.width; ++j) yr[j] += bias[j];
+        const auto row = static_cast<size_t>(r0 + r);
+        float* out = accumulate ? ts.row.data() : yr;
+        dequantize_row(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
+                       P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out);
+        if (accumulate)
+          for (int64_t j = 0; j < n; ++j) yr[j] += out[j];
+      } else {
+        const float* pr = ts.product.data() + r * n;
+        if (accumulate && bias)
+          for (int64_t j = 0; j < n; ++j) yr[j] += pr[j] + bias[j];
+        else if (accumulate)
+          for (int64_t j = 0; j < n; ++j) yr[j] += pr[j];
+        else if (bias)
+          for (int64_t j = 0; j < n; ++j) yr[j] = pr[j] + bias[j];
+        else
+          std::copy_n(pr, n, yr);
       }
-      apply_activation(yr, blk.width, act);
+      if (!accumulate) apply_activation(yr, n, act);
     }
   }
+
+  // precision, k, width, rows
+  using MatmulKey = std::tuple<int, int64_t, int64_t, int64_t>;
 
   Precision precision_;
   std::string note_;
   int int8_levels_ = 255;
   std::string impl_;  // oneDNN's implementation name for this precision's matmuls
+  std::shared_mutex matmuls_mu_;
+  std::map<MatmulKey, BlockMatmul> matmuls_;
 };
 
 }  // namespace
