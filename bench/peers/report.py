@@ -35,7 +35,7 @@ def main():
                   f"{r['load_seconds']:.2f} ({r['load_seconds'] / best_load:.2f}x)", f"{r['peak_rss_mb']:.0f}",
                   f"{cos(e['image_embeds'], ref['image_embeds']):.7f} / {cos(e['text_embeds'], ref['text_embeds']):.7f}"]
         print(f"| {r['engine']} | " + " | ".join(cells) + " |")
-    print("\nRatios are to the best peer mode (PyTorch, ONNX Runtime, OpenVINO, any precision) in the same run.")
+    print("\nRatios are to the best peer mode (PyTorch, ONNX Runtime, OpenVINO, clip.cpp, any precision) in the same run.")
     for r in rows:
         if r.get("kernels"):
             print(f"- {r['engine']}: {r['kernels']}")

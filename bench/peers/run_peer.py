@@ -1,8 +1,9 @@
-"""Measures one engine (torch, onnxruntime, openvino) in one precision mode on a ViT CLIP in
-open_clip layout. Modes: torch fp32|bf16 (CPU autocast); onnxruntime fp32|int8 (dynamic QInt8
+"""Measures one engine (torch, onnxruntime, openvino, clipcpp) in one precision mode on a ViT CLIP
+in open_clip layout. Modes: torch fp32|bf16 (CPU autocast); onnxruntime fp32|int8 (dynamic QInt8
 weights, per-row dynamic activations); openvino fp32|default (the plugin's own choice: bf16 on
 AMX)|bf16|int8-wo (NNCF weight-only int8)|int8 (NNCF post-training quantisation on random
-images).
+images); clipcpp f32|f16|q8_0 (monatis/clip.cpp on ggml, through its C API; the GGUF files and
+libclip.so come from bench/peers/clip_cpp.sh).
 
 Run by bench/compare_peers, one process per engine so that load time and peak RSS are its own.
 Prints one JSON object; writes the engine's embeddings of the shared inputs for agreement checks.
@@ -43,7 +44,7 @@ def latencies(run, ids, seconds):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("engine", choices=["torch", "onnxruntime", "openvino"])
+    p.add_argument("engine", choices=["torch", "onnxruntime", "openvino", "clipcpp"])
     p.add_argument("--model", required=True)
     p.add_argument("--onnx", required=True, help="folder holding image.onnx and text.onnx")
     p.add_argument("--inputs", required=True)
@@ -52,6 +53,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", default="1,8,32")
     p.add_argument("--seconds", type=float, default=3)
+    p.add_argument("--clipcpp", help="folder holding clip.cpp's libclip.so and model-MODE.gguf files")
     a = p.parse_args()
     # Only the result goes to stdout: libraries (NNCF) print progress there.
     result_out, sys.stdout = sys.stdout, sys.stderr
@@ -60,10 +62,10 @@ def main():
     pixels = np.random.default_rng(1).standard_normal((max(batches), 3, 224, 224)).astype(np.float32)
     query = inputs["text_ids"][:1].astype(np.int64)
 
+    sys.path.insert(0, os.path.dirname(__file__))
     t0 = time.perf_counter()
     if a.engine == "torch":
         import torch
-        sys.path.insert(0, os.path.dirname(__file__))
         import clip_torch
         torch.set_num_threads(a.threads)
         model, _ = clip_torch.load(a.model)
@@ -92,6 +94,9 @@ def main():
         st = ort.InferenceSession(paths["text"], so, providers=["CPUExecutionProvider"])
         image = lambda x: si.run(None, {"pixels": x})[0]
         text = lambda ids: st.run(None, {"ids": ids})[0]
+    elif a.engine == "clipcpp":
+        import clip_cpp
+        image, text = clip_cpp.load(a.clipcpp, a.mode, a.threads)
     else:
         import openvino as ov
         core = ov.Core()
