@@ -7,7 +7,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/isa_clones.h"
 #include "core/thread_pool.h"
+#include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
 namespace {
@@ -42,24 +44,28 @@ void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, f
               x, static_cast<int>(k), w, static_cast<int>(k), accumulate ? 1.0f : 0.0f, y, static_cast<int>(ldy));
 }
 
+namespace {
+
+CLIPDEX_ISA_CLONES void layer_norm_row(const float* x, int64_t dim, const float* gamma, const float* beta, float eps,
+                                       float* y) {
+  const double mean = lane_sum(x, dim) / static_cast<double>(dim);
+  const float mu = static_cast<float>(mean);
+  const double var = lane_squared_deviation(x, dim, mu) / static_cast<double>(dim);
+  const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+  for (int64_t j = 0; j < dim; ++j) y[j] = (x[j] - mu) * inv * gamma[j] + beta[j];
+}
+
+}  // namespace
+
 void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
-                               float eps, float* y) {
+                                   float eps, float* y) {
   const size_t grain = std::max<size_t>(1, 16384 / static_cast<size_t>(std::max<int64_t>(1, dim)));
-  ThreadPool::global().parallel_for(static_cast<size_t>(rows), [&](size_t b, size_t e) {
-    for (size_t r = b; r < e; ++r) {
-      const float* xr = x + r * dim;
-      float* yr = y + r * dim;
-      double mean = 0.0;
-      for (int64_t j = 0; j < dim; ++j) mean += xr[j];
-      mean /= static_cast<double>(dim);
-      double var = 0.0;
-      for (int64_t j = 0; j < dim; ++j) var += (xr[j] - mean) * (xr[j] - mean);
-      var /= static_cast<double>(dim);
-      const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-      const float mu = static_cast<float>(mean);
-      for (int64_t j = 0; j < dim; ++j) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
-    }
-  }, grain);
+  ThreadPool::global().parallel_for(
+      static_cast<size_t>(rows),
+      [&](size_t b, size_t e) {
+        for (size_t r = b; r < e; ++r) layer_norm_row(x + r * dim, dim, gamma, beta, eps, y + r * dim);
+      },
+      grain);
 }
 
 void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

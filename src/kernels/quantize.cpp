@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/isa_clones.h"
+#include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
 namespace {
@@ -13,10 +14,7 @@ inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
 CLIPDEX_ISA_CLONES void quantize_row(const float* x, int64_t k, float levels, uint8_t* q, float& scale, int32_t& zero) {
   float lo = 0.0f, hi = 0.0f;
-  for (int64_t i = 0; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
-  }
+  lane_min_max(x, k, lo, hi);
   const float s = hi > lo ? (hi - lo) / levels : 1.0f;
   const float z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
   const float inv = 1.0f / s;
@@ -33,8 +31,9 @@ void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uin
 
 CLIPDEX_ISA_CLONES void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale,
                                         int32_t& sum) {
-  float amax = 0.0f;
-  for (int64_t i = 0; i < k; ++i) amax = std::max(amax, std::abs(w[i]));
+  float lo = 0.0f, hi = 0.0f;
+  lane_min_max(w, k, lo, hi);
+  const float amax = std::max(-lo, hi);
   const float s = amax > 0.0f ? amax / levels : 1.0f;
   const float inv = 1.0f / s;
   int32_t total = 0;
