@@ -141,8 +141,10 @@ BlockMatmul make_matmul(Precision p, int64_t k, int64_t width, int64_t rows, con
 }
 
 // Sets `borrowed` when the block reads weights_plain in place (so it must outlive the block).
+// Runs on a pool thread: its reorder is single-threaded there (an OpenMP team started from the
+// loading thread left a worker spinning beside the pool: a quarter of the load time).
 ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const void* weights_plain,
-                       int64_t weights_ld, bool& borrowed) {
+                       int64_t weights_ld, bool& borrowed, dnnl::stream& s) {
   auto& eng = cpu_engine();
   ColumnBlock b;
   b.n0 = n0;
@@ -162,7 +164,6 @@ ColumnBlock make_block(Precision p, int64_t k, int64_t n0, int64_t width, const 
     return b;
   }
   b.weights = dnnl::memory(pd.weights_desc(), eng);
-  dnnl::stream s(eng);
   dnnl::reorder(plain_mem, b.weights).execute(s, plain_mem, b.weights);
   s.wait();
   return b;
@@ -217,18 +218,25 @@ class OnednnBackend final : public CpuOpsBackend {
     const int64_t threads = static_cast<int64_t>(ThreadPool::global().active());
     const int64_t count = std::clamp<int64_t>(n / 64, 1, threads);
     const int64_t width = (n + count - 1) / count;
-    bool borrowed = false;
+    const int64_t block_count = (n + width - 1) / width;
+    packed->blocks.resize(static_cast<size_t>(block_count));
+    std::vector<char> borrowed_by(static_cast<size_t>(block_count), 0);
     try {
-      for (int64_t n0 = 0; n0 < n; n0 += width) {
-        const int64_t bw = std::min(width, n - n0);
-        const auto* base = static_cast<const uint8_t*>(plain) + n0 * k * static_cast<int64_t>(element_bytes(p));
-        packed->blocks.push_back(make_block(p, k, n0, bw, base, k, borrowed));
-      }
+      ThreadPool::global().parallel_for(static_cast<size_t>(block_count), [&](size_t b, size_t e) {
+        auto& ts = thread_state();
+        for (size_t i = b; i < e; ++i) {
+          const int64_t n0 = static_cast<int64_t>(i) * width, bw = std::min(width, n - n0);
+          const auto* base = static_cast<const uint8_t*>(plain) + n0 * k * static_cast<int64_t>(element_bytes(p));
+          bool borrowed = false;
+          packed->blocks[i] = make_block(p, k, n0, bw, base, k, borrowed, ts.stream);
+          borrowed_by[i] = borrowed;
+        }
+      });
     } catch (const dnnl::error&) {
       if (p == Precision::Fp32) w.weight.data = std::move(packed->plain_f32);
       return;  // not packed: this layer runs on the OpenBLAS fallback
     }
-    if (!borrowed) {
+    if (std::none_of(borrowed_by.begin(), borrowed_by.end(), [](char b) { return b != 0; })) {
       std::vector<float>().swap(packed->plain_f32);
       std::vector<uint16_t>().swap(packed->plain_bf16);
       std::vector<int8_t>().swap(packed->plain_s8);
