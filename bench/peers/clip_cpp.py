@@ -9,6 +9,8 @@ import ctypes
 
 import numpy as np
 
+MAX_BATCH = 8
+
 
 class ImageF32(ctypes.Structure):
     _fields_ = [("nx", ctypes.c_int), ("ny", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float)),
@@ -45,17 +47,23 @@ def load(folder, mode, threads):
         raise RuntimeError(f"clip.cpp could not load {folder}/model-{mode}.gguf")
     dim = lib.clip_get_vision_hparams(ctx).contents.projection_dim
 
-    def image(pixels):
-        hwc = np.ascontiguousarray(pixels.transpose(0, 2, 3, 1), dtype=np.float32)
+    def encode(hwc, out):
         n, h, w, _ = hwc.shape
         items = (ImageF32 * n)()
         for i in range(n):
             items[i] = ImageF32(w, h, hwc[i].ctypes.data_as(ctypes.POINTER(ctypes.c_float)), h * w * 3)
-        out = np.empty((n, dim), dtype=np.float32)
         batch = ImageF32Batch(items, n)
         if not lib.clip_image_batch_encode(ctx, threads, ctypes.byref(batch),
                                            out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), False):
             raise RuntimeError("clip.cpp image encode failed")
+
+    def image(pixels):
+        hwc = np.ascontiguousarray(pixels.transpose(0, 2, 3, 1), dtype=np.float32)
+        out = np.empty((len(hwc), dim), dtype=np.float32)
+        # clip.cpp's graph lives in a fixed 24 MB buffer that holds fewer than 16 ViT-B/32 images (larger
+        # batches abort in ggml): bigger batches go through in parts, as a user of it must.
+        for b in range(0, len(hwc), MAX_BATCH):
+            encode(hwc[b:b + MAX_BATCH], out[b:b + MAX_BATCH])
         return out
 
     def text(ids):
