@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/thread_pool.h"
 #include "kernels/backend.h"
 #include "kernels/cpu_features.h"
 #include "kernels/fast_math.h"
@@ -128,6 +129,29 @@ TEST(PrecisionKernels, LinearAgreesWithThePortablePath) {
       }
     }
   }
+}
+
+// A backend makes a matmul per row count it meets and starts its set afresh past a bound: a run
+// through more row counts than that (every batch size up to 1,100 rows) stays correct throughout.
+TEST(PrecisionKernels, ManyRowCountsStayCorrect) {
+  const ThreadPool::Limit one_thread(1);  // one task per call: each m is a row count of its own
+  const auto portable = kernels::make_cpu_backend();
+  const auto be = kernels::make_backend(Precision::Fp32);
+  auto reference = random_layer(64, 48, 5);
+  auto layer = random_layer(64, 48, 5);
+  be->prepare(layer);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(1100 * 48);
+  for (auto& v : x) v = dist(rng);
+  double worst = 1.0;
+  for (int64_t m = 1; m <= 1100; ++m) {
+    std::vector<float> want(static_cast<size_t>(m * 64)), got(want.size());
+    portable->linear_f32(x.data(), m, reference, want.data(), Activation::None);
+    be->linear_f32(x.data(), m, layer, got.data(), Activation::None);
+    worst = std::min(worst, min_row_cosine(got, want, 64));
+  }
+  EXPECT_GE(worst, required_cosine(Precision::Fp32));
 }
 
 TEST(PrecisionKernels, AutoPicksAMeasuredModeAndNeverInt8) {

@@ -109,7 +109,7 @@ struct ColumnBlock {
   std::string impl;      // oneDNN's name for the implementation it picked
 };
 
-// One matmul of a given shape, row count and output stride, with its scratchpad size.
+// One matmul of a given shape and row count, with its scratchpad size.
 struct BlockMatmul {
   dnnl::matmul matmul;
   dnnl::memory::desc scratch_desc;
@@ -321,15 +321,19 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // The matmul for this block shape and row count: made on first use, then kept (layers of one
-  // shape share it; the weights are an argument at execution).
-  const BlockMatmul& block_matmul(const PackedLinear& P, const ColumnBlock& blk, int64_t rows) {
+  // shape share it; the weights are an argument at execution). A process that meets very many
+  // row counts (text batches of every length) starts the set afresh past kMaxMatmuls; callers
+  // hold their matmul by shared_ptr, so one in use outlives that.
+  std::shared_ptr<const BlockMatmul> block_matmul(const PackedLinear& P, const ColumnBlock& blk, int64_t rows) {
     const MatmulKey key{static_cast<int>(P.precision), P.k, blk.width, rows};
     {
       std::shared_lock lock(matmuls_mu_);
       if (auto it = matmuls_.find(key); it != matmuls_.end()) return it->second;
     }
-    BlockMatmul made = make_matmul(P.precision, P.k, blk.width, rows, blk.weights.get_desc());
+    auto made = std::make_shared<const BlockMatmul>(
+        make_matmul(P.precision, P.k, blk.width, rows, blk.weights.get_desc()));
     std::unique_lock lock(matmuls_mu_);
+    if (matmuls_.size() >= kMaxMatmuls) matmuls_.clear();
     return matmuls_.try_emplace(key, std::move(made)).first->second;
   }
 
@@ -347,7 +351,8 @@ class OnednnBackend final : public CpuOpsBackend {
       ts.product.resize(size);
       dst_ptr = ts.product.data();
     }
-    const BlockMatmul& mm = block_matmul(P, blk, rows);
+    const auto mm_held = block_matmul(P, blk, rows);
+    const BlockMatmul& mm = *mm_held;
     const dnnl::memory dst_mem(dnnl::memory::desc({rows, blk.width}, gemm_dst_type(P.precision), dims{blk.width, 1}),
                                eng, dst_ptr);
     ts.scratchpad.resize(std::max<size_t>(1, mm.scratch_desc.get_size()));
@@ -396,8 +401,9 @@ class OnednnBackend final : public CpuOpsBackend {
   std::string note_;
   int int8_levels_ = 255;
   std::string impl_;  // oneDNN's implementation name for this precision's matmuls
+  static constexpr size_t kMaxMatmuls = 512;
   std::shared_mutex matmuls_mu_;
-  std::map<MatmulKey, BlockMatmul> matmuls_;
+  std::map<MatmulKey, std::shared_ptr<const BlockMatmul>> matmuls_;
 };
 
 }  // namespace
