@@ -14,6 +14,11 @@ MODEL = SHARED / "fixtures/models/vit-tiny/hf"
 IMAGES = SHARED / "fixtures/images"
 PHOTOS = sorted(p.name for p in IMAGES.iterdir() if p.suffix in (".jpg", ".png"))
 
+# `auto` picks bf16 where the CPU runs it natively (AVX512_BF16, AMX), and these tests compare
+# scores with the CLI's fp32 ones exactly: models the tests load without naming a precision (a
+# library reopened with its own model) must run fp32 too, as in the C++ tests.
+os.environ.setdefault("CLIPDEX_PRECISION", "fp32")
+
 
 @pytest.fixture(scope="session")
 def cli():
