@@ -34,6 +34,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "core/isa_clones.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu_features.h"
 #include "kernels/cpu_ops.h"
@@ -83,13 +84,16 @@ ThreadState& thread_state() {
 // query's 7 x 512 conversions cost less than waking a worker).
 constexpr size_t kElementGrain = 16384;
 
-// out[0, n) = in rounded to bf16 (nearest even), on the pool.
+// out[0, n) = in rounded to bf16 (nearest even); compiled per ISA level so it vectorises (the
+// baseline build left it scalar: 4.5% of a bf16 forward pass).
+CLIPDEX_ISA_CLONES void to_bf16_range(const float* in, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = f32_to_bf16(in[i]);
+}
+
+// The same on the pool.
 void to_bf16(const float* in, size_t n, uint16_t* out) {
   ThreadPool::global().parallel_for(
-      n, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) out[i] = f32_to_bf16(in[i]);
-      },
-      kElementGrain);
+      n, [&](size_t b, size_t e) { to_bf16_range(in + b, e - b, out + b); }, kElementGrain);
 }
 
 dt gemm_src_type(Precision p) { return p == Precision::Int8 ? dt::u8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
