@@ -59,13 +59,12 @@ CLIPDEX_ISA_CLONES void layer_norm_row(const float* x, int64_t dim, const float*
 
 void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
                                    float eps, float* y) {
-  const size_t grain = std::max<size_t>(1, 16384 / static_cast<size_t>(std::max<int64_t>(1, dim)));
   ThreadPool::global().parallel_for(
       static_cast<size_t>(rows),
       [&](size_t b, size_t e) {
         for (size_t r = b; r < e; ++r) layer_norm_row(x + r * dim, dim, gamma, beta, eps, y + r * dim);
       },
-      grain);
+      row_grain(dim));
 }
 
 void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

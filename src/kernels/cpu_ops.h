@@ -1,6 +1,9 @@
 #pragma once
 // The ops every CPU backend shares (layer norm, attention, attention pooling), whatever runs
 // its linear layers; and the element-wise helpers they use.
+#include <algorithm>
+#include <cstddef>
+
 #include "kernels/backend.h"
 
 namespace clipdex::kernels {
@@ -37,6 +40,14 @@ void flatten_patches(const float* pixels, const PatchGeometry& g, float* cols);
 // x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
 void assemble_vit_tokens(const float* patches, const float* cls, const float* pos, int64_t images, int64_t tokens,
                          int64_t width, float* x);
+
+// Element-wise work smaller than this per thread runs on the calling thread alone: a text
+// query's 7 x 512 conversions or layer norms cost less than waking a pool worker.
+constexpr size_t kElementGrain = 16384;
+// The same grain counted in rows of `width` values.
+inline size_t row_grain(int64_t width) {
+  return std::max<size_t>(1, kElementGrain / static_cast<size_t>(std::max<int64_t>(1, width)));
+}
 
 // row[0, n) = softmax(row), in place.
 void softmax_row(float* row, int64_t n);

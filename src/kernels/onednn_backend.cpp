@@ -80,10 +80,6 @@ ThreadState& thread_state() {
   return state;
 }
 
-// Element-wise work smaller than this per thread runs on the calling thread alone (a text
-// query's 7 x 512 conversions cost less than waking a worker).
-constexpr size_t kElementGrain = 16384;
-
 // out[0, n) = in rounded to bf16 (nearest even); compiled per ISA level so it vectorises (the
 // baseline build left it scalar: 4.5% of a bf16 forward pass).
 CLIPDEX_ISA_CLONES void to_bf16_range(const float* in, size_t n, uint16_t* out) {
@@ -287,7 +283,7 @@ class OnednnBackend final : public CpuOpsBackend {
           quantize_rows_u8(x + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k, scale.data() + b,
                            zero.data() + b);
         },
-        std::max<size_t>(1, kElementGrain / static_cast<size_t>(k)));
+        row_grain(k));
   }
 
   // y = x · Wᵀ + b and the activation, or y += x · Wᵀ + b with `accumulate`.
