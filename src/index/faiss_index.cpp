@@ -209,7 +209,7 @@ std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, con
       case IndexType::HNSW: {
         auto h = std::make_unique<faiss::IndexHNSWFlat>(dim, p.hnsw_m, faiss::METRIC_INNER_PRODUCT);
         h->hnsw.efSearch = p.hnsw_ef_search;
-        h->hnsw.efConstruction = 80;
+        h->hnsw.efConstruction = p.hnsw_ef_construction > 0 ? p.hnsw_ef_construction : 80;
         inner = std::move(h);
         break;
       }

@@ -58,6 +58,9 @@ class VectorIndex {
 struct IndexParams {
   IndexType type = IndexType::Flat;
   int hnsw_m = 32;
+  // Candidates kept while linking a new vector into the graph; 0 keeps each engine's default
+  // (FAISS 80, pgvector max(64, 2m)). Build time grows with it, recall too.
+  int hnsw_ef_construction = 0;
   int hnsw_ef_search = 128;
   int ivf_nprobe = 16;
 };

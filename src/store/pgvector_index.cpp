@@ -116,7 +116,8 @@ void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, i
     drop_pgvector_index(catalog);
     if (!want.empty())
       db.exec(fmt::format("CREATE INDEX {} ON contents USING hnsw ({} halfvec_ip_ops) WITH (m = {}, ef_construction = {})",
-                          kIndexName, embedding_expr(dim), params.hnsw_m, std::max(64, 2 * params.hnsw_m))
+                          kIndexName, embedding_expr(dim), params.hnsw_m,
+                          params.hnsw_ef_construction > 0 ? params.hnsw_ef_construction : std::max(64, 2 * params.hnsw_m))
                   .c_str());
     catalog.set_meta(kIndexSetting, want);
   }
