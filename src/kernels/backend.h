@@ -94,6 +94,10 @@ class Backend {
   // Memory. adopt() takes a constant (embeddings, layer-norm parameters) for the life of the model.
   virtual Buffer alloc(int64_t count, Role role) = 0;
   virtual Buffer adopt(Tensor&& t) = 0;
+  // A lookup table only embed() reads (the text tower's token embedding: a sixth of ViT-B/32's
+  // weights). A backend may keep it in its reduced type; its rows then enter the fp32 residual
+  // stream with that type's rounding.
+  virtual Buffer adopt_table(Tensor&& t) { return adopt(std::move(t)); }
   // An input from host memory: Role::Stream keeps fp32, Role::Work converts to the work type
   // on the way (half the bytes to move for a GPU). Ops only read it; a CPU backend uses `host`
   // in place, so it must outlive the buffer.
@@ -116,7 +120,7 @@ class Backend {
   virtual void patch_rows(View pixels, const PatchGeometry& g, View cols) = 0;
   // x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
   virtual void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) = 0;
-  // x[r] = table[ids[r]] + pos[positions[r]] for each packed row r.
+  // x[r] = table[ids[r]] + pos[positions[r]] for each packed row r (table from adopt_table).
   virtual void embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
                      int64_t width, View x) = 0;
   // out[i] = x[rows[i]] (rows of `width` values).

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "kernels/cpu_ops.h"
 
 namespace clipdex::kernels {
@@ -98,11 +99,19 @@ void CpuOpsBackend::vit_tokens(View patches, View cls, View pos, int64_t images,
 
 void CpuOpsBackend::embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
                           int64_t width, View x) {
+  if (table.type != ElementType::F32 && table.type != ElementType::BF16)
+    throw Error("a host backend was given an embedding table that is neither fp32 nor bf16");
   for (size_t r = 0; r < ids.size(); ++r) {
-    const float* tok = table.f32() + static_cast<int64_t>(ids[r]) * width;
+    const int64_t row = static_cast<int64_t>(ids[r]) * width;
     const float* p = pos.f32() + static_cast<int64_t>(positions[r]) * width;
     float* dst = x.f32() + static_cast<int64_t>(r) * width;
-    for (int64_t j = 0; j < width; ++j) dst[j] = tok[j] + p[j];
+    if (table.type == ElementType::BF16) {
+      const uint16_t* tok = static_cast<const uint16_t*>(table.data) + row;
+      for (int64_t j = 0; j < width; ++j) dst[j] = bf16_to_f32(tok[j]) + p[j];
+    } else {
+      const float* tok = table.f32() + row;
+      for (int64_t j = 0; j < width; ++j) dst[j] = tok[j] + p[j];
+    }
   }
 }
 

@@ -33,17 +33,19 @@ class VisionTransformer final : public ImageTower {
   Tensor encode_uploaded(Backend& be, View pixels, int64_t n) const override {
     const int64_t w = cfg_.width, tokens = cfg_.tokens(), S = cfg_.image_size;
     const kernels::PatchGeometry g{n, S, cfg_.patch_size};
-    const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::Work);
-    be.patch_rows(pixels, g, cols.view);
-    const Buffer emb = be.alloc(g.patches() * w, Role::Work);
-    be.linear(cols.view, g.patches(), patch_, emb.view);
+    const Buffer x = be.alloc(n * tokens * w, Role::Stream);
+    {  // the patches are freed before the transformer's buffers exist (24 MB at a batch of 32)
+      const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::Work);
+      be.patch_rows(pixels, g, cols.view);
+      const Buffer emb = be.alloc(g.patches() * w, Role::Work);
+      be.linear(cols.view, g.patches(), patch_, emb.view);
+      be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
+    }
 
     SequenceLayout seqs;
     std::vector<int64_t> class_rows;
     for (int64_t img = 0; img <= n; ++img) seqs.offsets.push_back(img * tokens);
     for (int64_t img = 0; img < n; ++img) class_rows.push_back(img * tokens);
-    const Buffer x = be.alloc(n * tokens * w, Role::Stream);
-    be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
     ln_pre_.run(be, x.view, n * tokens, x.view);
     transformer_.run(be, x.view, seqs, /*causal=*/false);
     return pool_and_project(be, x.view, class_rows, w, ln_post_, proj_);
