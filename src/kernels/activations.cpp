@@ -1,4 +1,4 @@
-// Element-wise activations and the softmax row, compiled once per ISA level and chosen by the
+// Element-wise activations, compiled once per ISA level and chosen by the
 // loader at run time (GCC target_clones: an ifunc resolved on the CPU the program runs on),
 // so one binary runs AVX-512 on a server and SSE2 on anything older.
 #include <algorithm>
@@ -23,15 +23,6 @@ CLIPDEX_ISA_CLONES void relu(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
 }
 
-CLIPDEX_ISA_CLONES float exp_shifted_sum(float* row, int64_t n, float shift) {
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = fast_exp(row[j] - shift);
-    sum += row[j];
-  }
-  return sum;
-}
-
 }  // namespace
 
 void apply_activation(float* x, int64_t n, Activation act) {
@@ -41,12 +32,6 @@ void apply_activation(float* x, int64_t n, Activation act) {
     case Activation::Gelu: gelu(x, n); return;
     case Activation::Relu: relu(x, n); return;
   }
-}
-
-void softmax_row(float* row, int64_t n) {
-  const float mx = *std::max_element(row, row + n);
-  const float inv = 1.0f / exp_shifted_sum(row, n, mx);
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
 }  // namespace clipdex::kernels

@@ -9,14 +9,11 @@
 
 #include "core/isa_clones.h"
 #include "core/thread_pool.h"
+#include "kernels/attention_head.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
 namespace {
-
-// Query rows scored at once: a 64 x L block of scores instead of the full L x L matrix, so
-// long sequences (ViT-L/14@336: 577 tokens) stay in cache.
-constexpr int64_t kQueryBlock = 64;
 
 // Calls fn(sequence, head, row0, length, scratch) for every (sequence, head) pair on the pool;
 // each task keeps one scratch buffer for its pairs.
@@ -71,28 +68,10 @@ void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, 
                               float* out) {
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scores) {
+  for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
     const float* q = qkv + row0 * ld + h * d;
-    const float* k = q + width;
-    const float* v = q + 2 * width;
-    for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-      const int64_t rows = std::min(kQueryBlock, L - i0);
-      // With a causal mask the block's last row sees keys [0, i0 + rows): the rest never matter.
-      const int64_t keys = causal ? i0 + rows : L;
-      scores.resize(static_cast<size_t>(rows * keys));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(keys),
-                  static_cast<int>(d), scale, q + i0 * ld, static_cast<int>(ld), k, static_cast<int>(ld), 0.0f,
-                  scores.data(), static_cast<int>(keys));
-      for (int64_t i = 0; i < rows; ++i) {
-        float* row = scores.data() + i * keys;
-        const int64_t valid = causal ? i0 + i + 1 : keys;
-        softmax_row(row, valid);
-        std::fill(row + valid, row + keys, 0.0f);
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(d),
-                  static_cast<int>(keys), 1.0f, scores.data(), static_cast<int>(keys), v, static_cast<int>(ld), 0.0f,
-                  out + (row0 + i0) * width + h * d, static_cast<int>(width));
-    }
+    attend_head({q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal}, out + row0 * width + h * d, width,
+                scratch);
   });
 }
 
@@ -100,21 +79,10 @@ void CpuOpsBackend::attention_single_query(const float* q, const float* kv, cons
                                            int64_t heads, float* out) {
   const int64_t d = width / heads, ld = 2 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scores) {
-    const float* qh = q + s * width + h * d;
+  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
     const float* k = kv + row0 * ld + h * d;
-    const float* v = k + width;
-    scores.assign(static_cast<size_t>(L), 0.0f);
-    for (int64_t j = 0; j < L; ++j) {
-      float acc = 0.0f;
-      for (int64_t t = 0; t < d; ++t) acc += qh[t] * k[j * ld + t];
-      scores[j] = acc * scale;
-    }
-    softmax_row(scores.data(), L);
-    float* o = out + s * width + h * d;
-    std::fill(o, o + d, 0.0f);
-    for (int64_t j = 0; j < L; ++j)
-      for (int64_t t = 0; t < d; ++t) o[t] += scores[j] * v[j * ld + t];
+    attend_head({q + s * width + h * d, width, k, k + width, ld, 1, L, d, scale, false}, out + s * width + h * d,
+                width, scratch);
   });
 }
 

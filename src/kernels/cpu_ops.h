@@ -49,9 +49,6 @@ inline size_t row_grain(int64_t width) {
   return std::max<size_t>(1, kElementGrain / static_cast<size_t>(std::max<int64_t>(1, width)));
 }
 
-// row[0, n) = softmax(row), in place.
-void softmax_row(float* row, int64_t n);
-
 // y[m, n] = x[m, k] · w[n, k]ᵀ (+ y when accumulate), single-threaded OpenBLAS.
 void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, float* y, int64_t ldy, bool accumulate);
 

@@ -34,6 +34,25 @@ inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
   }
 }
 
+// max(x[0, k)) for k >= 1 (the same vector-type form as above).
+inline float lane_max(const float* x, int64_t k) {
+  typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+  float hi = x[0];
+  int64_t i = 0;
+  if (k >= kLanes) {
+    Lanes h;
+    std::memcpy(&h, x, sizeof h);
+    for (i = kLanes; i + kLanes <= k; i += kLanes) {
+      Lanes v;
+      std::memcpy(&v, x + i, sizeof v);
+      h = v > h ? v : h;
+    }
+    for (int64_t j = 0; j < kLanes; ++j) hi = std::max(hi, h[j]);
+  }
+  for (; i < k; ++i) hi = std::max(hi, x[i]);
+  return hi;
+}
+
 // Σ x[i] and Σ (x[i] - shift)², each lane summed in float and the lanes in double.
 inline double lane_sum(const float* x, int64_t k) {
   float s[kLanes] = {};
