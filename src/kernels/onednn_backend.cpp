@@ -86,6 +86,20 @@ CLIPDEX_ISA_CLONES void to_bf16_range(const float* in, size_t n, uint16_t* out) 
   for (size_t i = 0; i < n; ++i) out[i] = f32_to_bf16(in[i]);
 }
 
+// y[0, n) = p + bias, or y += p + bias with `accumulate` (bias may be null): a product row into
+// place. Compiled per ISA level (inline in the pool task these loops were baseline SSE2: 6% of a
+// bf16 forward pass).
+CLIPDEX_ISA_CLONES void store_row(const float* p, const float* bias, int64_t n, bool accumulate, float* y) {
+  if (accumulate && bias)
+    for (int64_t j = 0; j < n; ++j) y[j] += p[j] + bias[j];
+  else if (accumulate)
+    for (int64_t j = 0; j < n; ++j) y[j] += p[j];
+  else if (bias)
+    for (int64_t j = 0; j < n; ++j) y[j] = p[j] + bias[j];
+  else
+    std::copy_n(p, n, y);
+}
+
 // The same on the pool.
 void to_bf16(const float* in, size_t n, uint16_t* out) {
   ThreadPool::global().parallel_for(
@@ -389,18 +403,9 @@ class OnednnBackend final : public CpuOpsBackend {
         float* out = accumulate ? ts.row.data() : yr;
         dequantize_row(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
                        P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out);
-        if (accumulate)
-          for (int64_t j = 0; j < n; ++j) yr[j] += out[j];
+        if (accumulate) store_row(out, nullptr, n, /*accumulate=*/true, yr);
       } else {
-        const float* pr = ts.product.data() + r * n;
-        if (accumulate && bias)
-          for (int64_t j = 0; j < n; ++j) yr[j] += pr[j] + bias[j];
-        else if (accumulate)
-          for (int64_t j = 0; j < n; ++j) yr[j] += pr[j];
-        else if (bias)
-          for (int64_t j = 0; j < n; ++j) yr[j] = pr[j] + bias[j];
-        else
-          std::copy_n(pr, n, yr);
+        store_row(ts.product.data() + r * n, bias, n, accumulate, yr);
       }
       if (!accumulate) apply_activation(yr, n, act);
     }
