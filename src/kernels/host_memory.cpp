@@ -29,9 +29,7 @@ Buffer host_buffer(std::shared_ptr<std::vector<float>> v) {
 
 }  // namespace
 
-Buffer CpuOpsBackend::alloc(int64_t count, Role) {
-  return host_buffer(std::make_shared<std::vector<float>>(static_cast<size_t>(count)));
-}
+Buffer CpuOpsBackend::alloc(int64_t count, Role) { return host_buffer(buffers_->take(static_cast<size_t>(count))); }
 
 Buffer CpuOpsBackend::adopt(Tensor&& t) { return host_buffer(std::make_shared<std::vector<float>>(std::move(t.data))); }
 
