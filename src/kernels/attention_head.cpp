@@ -1,7 +1,6 @@
 // One attention head as sums of scaled rows: with the keys transposed once per head, a query's
 // scores are Σ_t q[t] · Kᵀ[t, :] and its output Σ_j p[j] · V[j, :], both accumulated over
-// blocks of 64 columns held in registers (four independent AVX-512 chains), then 16, then
-// the rest. Compiled per ISA level.
+// blocks of 64 columns held in registers, then 16, then the rest. Compiled per ISA level.
 #include "kernels/attention_head.h"
 
 #include <algorithm>
@@ -15,7 +14,6 @@ namespace clipdex::kernels {
 namespace {
 
 typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
-typedef int32_t LaneIndex __attribute__((vector_size(16 * sizeof(int32_t))));
 
 // out[0, W) = alpha · Σ_t a[t] · b[t * ldb + (0, W)], W a multiple of 16. Written with GCC
 // vector types so the sums stay in registers (as a plain loop GCC unrolled it and kept them on
@@ -54,8 +52,8 @@ template <int W>
 
 // The same over `width` columns. Inlined into each ISA clone of the caller (as a call it was
 // compiled once, for the baseline).
-[[gnu::always_inline]] inline void scaled_rows_sum(const float* a, int64_t n, const float* b, int64_t ldb, int64_t width, float alpha,
-                            float* out) {
+[[gnu::always_inline]] inline void scaled_rows_sum(const float* a, int64_t n, const float* b, int64_t ldb,
+                                                   int64_t width, float alpha, float* out) {
   int64_t c = 0;
   for (; c + 64 <= width; c += 64) scaled_row_sum<64>(a, n, b + c, ldb, alpha, out + c);
   for (; c + 16 <= width; c += 16) scaled_row_sum<16>(a, n, b + c, ldb, alpha, out + c);
@@ -69,27 +67,32 @@ template <int W>
 
 int64_t round_up16(int64_t n) { return (n + 15) / 16 * 16; }
 
-// Swaps the off-diagonal B x B blocks of each 2B x 2B block between rows r[i] and r[i + B]
-// (index >= 16 picks from the second row). Applied for B = 8, 4, 2, 1 it transposes 16 x 16.
+// Swaps the off-diagonal B x B blocks of each 2B x 2B block between rows top and bottom (a
+// shuffle index >= 16 picks from bottom). Applied to row pairs (i, i + B) for B = 8, 4, 2, 1 it
+// transposes 16 x 16.
 template <int B>
-[[gnu::always_inline]] inline void swap_blocks(Lanes* r) {
-  static constexpr LaneIndex kFirst[4] = {
-      {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
-      {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
-      {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
-      {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}};
-  static constexpr LaneIndex kSecond[4] = {
-      {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
-      {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
-      {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
-      {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}};
-  constexpr int level = B == 8 ? 0 : B == 4 ? 1 : B == 2 ? 2 : 3;
+[[gnu::always_inline]] inline void swap_blocks(Lanes& top, Lanes& bottom) {
+  const Lanes t = top, u = bottom;
+  if constexpr (B == 8) {
+    top = __builtin_shufflevector(t, u, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    bottom = __builtin_shufflevector(t, u, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  } else if constexpr (B == 4) {
+    top = __builtin_shufflevector(t, u, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+    bottom = __builtin_shufflevector(t, u, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  } else if constexpr (B == 2) {
+    top = __builtin_shufflevector(t, u, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    bottom = __builtin_shufflevector(t, u, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  } else {
+    static_assert(B == 1);
+    top = __builtin_shufflevector(t, u, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    bottom = __builtin_shufflevector(t, u, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  }
+}
+
+template <int B>
+[[gnu::always_inline]] inline void swap_all_blocks(Lanes* r) {
   for (int i = 0; i < 16; ++i)
-    if (i % (2 * B) < B) {
-      const Lanes top = r[i], bottom = r[i + B];
-      r[i] = __builtin_shuffle(top, bottom, kFirst[level]);
-      r[i + B] = __builtin_shuffle(top, bottom, kSecond[level]);
-    }
+    if (i % (2 * B) < B) swap_blocks<B>(r[i], r[i + B]);
 }
 
 // kt[t * lp + j] = k[j * ldk + t] for j < keys, t < d: 16 x 16 tiles through vector shuffles
@@ -101,10 +104,10 @@ template <int B>
     for (int64_t t0 = 0; t0 < full_d; t0 += 16) {
       Lanes r[16];
       for (int i = 0; i < 16; ++i) std::memcpy(&r[i], k + (j0 + i) * ldk + t0, sizeof(Lanes));
-      swap_blocks<8>(r);
-      swap_blocks<4>(r);
-      swap_blocks<2>(r);
-      swap_blocks<1>(r);
+      swap_all_blocks<8>(r);
+      swap_all_blocks<4>(r);
+      swap_all_blocks<2>(r);
+      swap_all_blocks<1>(r);
       for (int i = 0; i < 16; ++i) std::memcpy(kt + (t0 + i) * lp + j0, &r[i], sizeof(Lanes));
     }
   for (int64_t j = 0; j < keys; ++j)
