@@ -8,7 +8,7 @@
 // HNSW's hardest case and the builds grow faster than linearly with them, so smaller ones are what
 // lets a million vectors build on a 2-core machine.
 //   build/bench/pgvector_vs_faiss --url postgresql://... [--vectors 1000000] [--queries 500]
-//                                 [--hnsw-m 32] [--ef-construction N] [--faiss no]
+//                                 [--hnsw-m 32] [--ef-construction N] [--faiss no] [--pg no]
 // The URL's database is dropped and made afresh. Give the server room to build the index in
 // memory (e.g. ?options=-c%20maintenance_work_mem%3D4GB in the URL).
 #include <algorithm>
@@ -76,7 +76,7 @@ int64_t scalar(store::Database& db, const std::string& sql) {
 int main(int argc, char** argv) {
   size_t n = 1000000, nq = 500;
   std::string url;
-  bool with_faiss = true;
+  bool with_faiss = true, with_pg = true;
   index::IndexParams hnsw;
   hnsw.type = index::IndexType::HNSW;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--hnsw-m")) hnsw.hnsw_m = std::stoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--ef-construction")) hnsw.hnsw_ef_construction = std::stoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--faiss")) with_faiss = std::strcmp(argv[i + 1], "no") != 0;
+    else if (!std::strcmp(argv[i], "--pg")) with_pg = std::strcmp(argv[i + 1], "no") != 0;
   }
   if (url.empty()) {
     std::fprintf(stderr, "usage: pgvector_vs_faiss --url postgresql://... [--vectors N] [--queries Q]\n");
@@ -118,6 +119,20 @@ int main(int argc, char** argv) {
     faiss_bytes = double(std::filesystem::file_size(file)) / double(n);
     std::filesystem::remove(file);
     std::fprintf(stderr, "FAISS HNSW: built in %.1f s\n", faiss_build);
+  }
+
+  // The table's head and its FAISS rows (alone with --pg no: FAISS's figures rerun by themselves).
+  const auto print_faiss_rows = [&] {
+    std::printf("%zu random %d-d unit vectors, %zu single queries, k = %zu\n\n", n, kDim, nq, kK);
+    std::printf("| engine | build s | search p50 ms | p95 ms | recall@10 | bytes / vector |\n|---|---|---|---|---|---|\n");
+    std::printf("| FAISS flat (exact; 50 queries) | - | %.2f | %.2f | 1.000 | %d |\n", flat_m.p50_ms, flat_m.p95_ms, kDim * 4);
+    const int faiss_efc = hnsw.hnsw_ef_construction > 0 ? hnsw.hnsw_ef_construction : 80;
+    std::printf("| FAISS HNSW (m %d, efConstruction %d, ef %d) | %.0f | %.2f | %.2f | %.3f | %.0f (vectors + graph) |\n",
+                hnsw.hnsw_m, faiss_efc, hnsw.hnsw_ef_search, faiss_build, faiss_m.p50_ms, faiss_m.p95_ms, faiss_m.recall, faiss_bytes);
+  };
+  if (!with_pg) {
+    print_faiss_rows();
+    return 0;
   }
 
   // PostgreSQL: written through the catalog as `clipdex index` writes (flat while loading), then
@@ -158,13 +173,8 @@ int main(int argc, char** argv) {
   const double index_bytes = double(scalar(sql, "SELECT pg_relation_size('contents_embedding_hnsw')")) / double(n);
   const double vector_bytes = double(scalar(sql, "SELECT AVG(pg_column_size(embedding))::bigint FROM contents"));
 
-  std::printf("%zu random %d-d unit vectors, %zu single queries, k = %zu\n\n", n, kDim, nq, kK);
-  std::printf("| engine | build s | search p50 ms | p95 ms | recall@10 | bytes / vector |\n|---|---|---|---|---|---|\n");
-  std::printf("| FAISS flat (exact; 50 queries) | - | %.2f | %.2f | 1.000 | %d |\n", flat_m.p50_ms, flat_m.p95_ms, kDim * 4);
-  const int faiss_efc = hnsw.hnsw_ef_construction > 0 ? hnsw.hnsw_ef_construction : 80;
+  print_faiss_rows();
   const int pg_efc = hnsw.hnsw_ef_construction > 0 ? hnsw.hnsw_ef_construction : std::max(64, 2 * hnsw.hnsw_m);
-  std::printf("| FAISS HNSW (m %d, efConstruction %d, ef %d) | %.0f | %.2f | %.2f | %.3f | %.0f (vectors + graph) |\n",
-              hnsw.hnsw_m, faiss_efc, hnsw.hnsw_ef_search, faiss_build, faiss_m.p50_ms, faiss_m.p95_ms, faiss_m.recall, faiss_bytes);
   std::printf("| PostgreSQL pgvector HNSW halfvec (m %d, ef_construction %d, ef %d) | %.0f | %.2f | %.2f | %.3f | %.0f (halfvec %.0f; table rows %.0f + index %.0f) |\n",
               hnsw.hnsw_m, pg_efc, hnsw.hnsw_ef_search, pg_build, pg_m.p50_ms, pg_m.p95_ms,
               pg_m.recall, table_bytes + index_bytes, vector_bytes, table_bytes, index_bytes);
