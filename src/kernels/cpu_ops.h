@@ -5,7 +5,6 @@
 #include <cstddef>
 
 #include "kernels/backend.h"
-#include "kernels/buffer_cache.h"
 
 namespace clipdex::kernels {
 
@@ -32,10 +31,6 @@ class CpuOpsBackend : public HostBackend {
   void embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
              int64_t width, View x) override;
   void gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) override;
-
- private:
-  // alloc()'s buffers, reused from pass to pass (up to 512 MB waiting: ViT-L/14 at batch 32).
-  std::shared_ptr<BufferCache> buffers_ = std::make_shared<BufferCache>(size_t{512} << 20);
 };
 
 // The ViT's input on host memory (CpuOpsBackend::patch_rows / vit_tokens, and the LoRA trainer):
