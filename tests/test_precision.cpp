@@ -194,6 +194,23 @@ TEST(PrecisionParity, EveryModeAgreesWithTheReferenceOnTheFixtureModels) {
   }
 }
 
+// The XLM-R text tower (its own embedding lookup, a bf16 word table in bf16 and int8) in every
+// mode against open_clip's goldens.
+TEST(PrecisionParity, XlmrTextTowerAgreesInEveryMode) {
+  const std::string path = test::shared_path("fixtures/multilingual/xlmr-vit-tiny");
+  const auto golden = SafeTensors::open(path + "/golden.safetensors");
+  const auto ids = golden.get("text_ids").to_i32();
+  const auto want = golden.get("text_embeds").to_f32();
+  for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    model::LoadOptions opt;
+    opt.precision = p;
+    const auto m = model::Model::load(path, opt);
+    const double txt = min_row_cosine(m->encode_texts(ids.data(), 8, 77), want, m->embed_dim());
+    std::cout << "[ agreement ] xlmr-vit-tiny " << m->info().kernels << ": min cos text " << txt << "\n";
+    EXPECT_GE(txt, required_cosine(p)) << to_string(p);
+  }
+}
+
 TEST(PrecisionParity, ModelIdSeparatesInt8Only) {
   const std::string path = test::shared_path("fixtures/models/vit-tiny");
   auto load = [&](Precision p) {

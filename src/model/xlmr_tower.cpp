@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "model/towers.h"
 
 namespace clipdex::model {
@@ -24,6 +25,13 @@ class XlmrTextTower : public TextTower {
     const std::string& p = x_.prefix;
     const int64_t h = x_.hidden;
     word_ = ck.take(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
+    if (be.precision() != kernels::Precision::Fp32) {
+      // bf16 and int8 keep the word table (250k x 768: most of XLM-R base's weights) in bf16,
+      // half its fp32 size, as the CLIP text tower's token table (Backend::adopt_table).
+      word_bf16_.resize(word_.data.size());
+      for (size_t i = 0; i < word_.data.size(); ++i) word_bf16_[i] = f32_to_bf16(word_.data[i]);
+      std::vector<float>().swap(word_.data);
+    }
     position_ = ck.take(p + "embeddings.position_embeddings.weight", {x_.max_positions, h});
     token_type_ = ck.take(p + "embeddings.token_type_embeddings.weight", {x_.type_vocab, h});
     ln_embed_ = LayerNorm::load(ck, be, p + "embeddings.LayerNorm", h, x_.eps);
@@ -87,11 +95,14 @@ class XlmrTextTower : public TextTower {
     const int64_t t = seqs.tokens();
     Tensor x({t, h}), y({t, h}), qkv({t, 3 * h}), attn({t, h}), mid({t, static_cast<int64_t>(x_.intermediate)});
     for (int64_t i = 0; i < t; ++i) {
-      const float* w = word_.ptr() + static_cast<int64_t>(tokens[i]) * h;
+      const int64_t row = static_cast<int64_t>(tokens[i]) * h;
       const float* p = position_.ptr() + static_cast<int64_t>(positions[i]) * h;
       const float* ty = token_type_.ptr();  // token type 0
       float* dst = y.ptr() + i * h;
-      for (int64_t j = 0; j < h; ++j) dst[j] = w[j] + p[j] + ty[j];
+      if (word_bf16_.empty())
+        for (int64_t j = 0; j < h; ++j) dst[j] = word_.ptr()[row + j] + p[j] + ty[j];
+      else
+        for (int64_t j = 0; j < h; ++j) dst[j] = bf16_to_f32(word_bf16_[row + j]) + p[j] + ty[j];
     }
     ln_embed_.run_f32(be, y.ptr(), t, x.ptr());
     for (const auto& e : layers_) {
@@ -128,6 +139,7 @@ class XlmrTextTower : public TextTower {
   XlmrConfig x_;
   int64_t embed_dim_;
   Tensor word_, position_, token_type_;
+  std::vector<uint16_t> word_bf16_;  // the word table instead of word_'s data in bf16 / int8
   LayerNorm ln_embed_;
   std::vector<EncoderLayer> layers_;
   LinearWeights head_, head2_;
