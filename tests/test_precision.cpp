@@ -194,8 +194,9 @@ TEST(PrecisionParity, EveryModeAgreesWithTheReferenceOnTheFixtureModels) {
   }
 }
 
-// The XLM-R text tower (its own embedding lookup, a bf16 word table in bf16 and int8) in every
-// mode against open_clip's goldens.
+// The XLM-R text tower (its own embedding lookup; in bf16 and int8 a bf16 word table read by
+// Checkpoint::take_bf16 in pieces — six for this fixture's table) in every mode against
+// open_clip's goldens.
 TEST(PrecisionParity, XlmrTextTowerAgreesInEveryMode) {
   const std::string path = test::shared_path("fixtures/multilingual/xlmr-vit-tiny");
   const auto golden = SafeTensors::open(path + "/golden.safetensors");

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "core/half.h"
 
 namespace clipdex::model {
 
@@ -199,6 +200,41 @@ kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector
   }
   if (adapter_) merge_adapter(canonical, data, expected);
   return kernels::Tensor(expected, std::move(data));
+}
+
+std::vector<uint16_t> Checkpoint::take_bf16(const std::string& canonical, const std::vector<int64_t>& expected) {
+  std::vector<uint16_t> out;
+  const auto to_bf16 = [&out](const std::vector<float>& v) {
+    for (float x : v) out.push_back(f32_to_bf16(x));
+  };
+  const Source s = recording_ ? Source{} : resolve(canonical);
+  // Assembled or adapted tensors (and the recorder) go through take(); a plain one is read in
+  // pieces of 256 KB of fp32 (whole rows), each piece's mapped pages dropped once converted.
+  if (recording_ || s.parts.size() != 1 || s.transpose || adapter_) {
+    const auto t = take(canonical, expected);
+    out.reserve(t.data.size());
+    to_bf16(t.data);
+    return out;
+  }
+  const auto actual = shape(canonical);
+  if (actual != expected)
+    throw_input("{}: tensor '{}' has shape {}, but the model config needs {}", path_, s.parts[0], shape_str(actual),
+                shape_str(expected));
+  const TensorView& view = st_.get(s.parts[0]);
+  const int64_t row = actual.size() > 1 ? actual.back() : 1, rows = view.numel() / std::max<int64_t>(1, row);
+  const int64_t rows_per_piece = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, row));
+  const auto row_bytes = static_cast<size_t>(row) * dtype_size(view.dtype);
+  out.reserve(static_cast<size_t>(view.numel()));
+  for (int64_t r = 0; r < rows; r += rows_per_piece) {
+    TensorView piece = view;
+    const int64_t n = std::min(rows_per_piece, rows - r);
+    piece.shape = {n, row};
+    piece.bytes = view.bytes.subspan(static_cast<size_t>(r) * row_bytes, static_cast<size_t>(n) * row_bytes);
+    to_bf16(piece.to_f32());
+    st_.release(piece);
+  }
+  taken_.insert(s.parts[0]);
+  return out;
 }
 
 std::vector<std::string> Checkpoint::canonical_names() const {

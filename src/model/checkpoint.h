@@ -39,6 +39,9 @@ class Checkpoint {
   std::vector<int64_t> shape(const std::string& canonical) const;
   // The canonical tensor in fp32, checked against `expected` (throws InputError naming it).
   kernels::Tensor take(const std::string& canonical, const std::vector<int64_t>& expected);
+  // The same rounded to bf16, converted piece by piece as the file is read so that no fp32 copy
+  // of the whole tensor exists at once (a 768 MB embedding table); `take`'s checks apply.
+  std::vector<uint16_t> take_bf16(const std::string& canonical, const std::vector<int64_t>& expected);
   // Canonical names present (for inferring the architecture from shapes).
   std::vector<std::string> canonical_names() const;
   // Throws InputError listing tensors that no part of the model took.

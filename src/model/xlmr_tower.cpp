@@ -24,14 +24,13 @@ class XlmrTextTower : public TextTower {
   XlmrTextTower(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) : x_(cfg.xlmr), embed_dim_(cfg.embed_dim) {
     const std::string& p = x_.prefix;
     const int64_t h = x_.hidden;
-    word_ = ck.take(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
-    if (be.precision() != kernels::Precision::Fp32) {
-      // bf16 and int8 keep the word table (250k x 768: most of XLM-R base's weights) in bf16,
-      // half its fp32 size, as the CLIP text tower's token table (Backend::adopt_table).
-      word_bf16_.resize(word_.data.size());
-      for (size_t i = 0; i < word_.data.size(); ++i) word_bf16_[i] = f32_to_bf16(word_.data[i]);
-      std::vector<float>().swap(word_.data);
-    }
+    // bf16 and int8 keep the word table (250k x 768: most of XLM-R base's weights) in bf16, half
+    // its fp32 size, as the CLIP text tower's token table (Backend::adopt_table); it is read
+    // in pieces, so no fp32 copy of it exists even while loading.
+    if (be.precision() != kernels::Precision::Fp32)
+      word_bf16_ = ck.take_bf16(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
+    else
+      word_ = ck.take(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
     position_ = ck.take(p + "embeddings.position_embeddings.weight", {x_.max_positions, h});
     token_type_ = ck.take(p + "embeddings.token_type_embeddings.weight", {x_.type_vocab, h});
     ln_embed_ = LayerNorm::load(ck, be, p + "embeddings.LayerNorm", h, x_.eps);
