@@ -126,9 +126,8 @@ int main(int argc, char** argv) {
     std::printf("%zu random %d-d unit vectors, %zu single queries, k = %zu\n\n", n, kDim, nq, kK);
     std::printf("| engine | build s | search p50 ms | p95 ms | recall@10 | bytes / vector |\n|---|---|---|---|---|---|\n");
     std::printf("| FAISS flat (exact; 50 queries) | - | %.2f | %.2f | 1.000 | %d |\n", flat_m.p50_ms, flat_m.p95_ms, kDim * 4);
-    const int faiss_efc = hnsw.hnsw_ef_construction > 0 ? hnsw.hnsw_ef_construction : 80;
     std::printf("| FAISS HNSW (m %d, efConstruction %d, ef %d) | %.0f | %.2f | %.2f | %.3f | %.0f (vectors + graph) |\n",
-                hnsw.hnsw_m, faiss_efc, hnsw.hnsw_ef_search, faiss_build, faiss_m.p50_ms, faiss_m.p95_ms, faiss_m.recall, faiss_bytes);
+                hnsw.hnsw_m, index::faiss_ef_construction(hnsw), hnsw.hnsw_ef_search, faiss_build, faiss_m.p50_ms, faiss_m.p95_ms, faiss_m.recall, faiss_bytes);
   };
   if (!with_pg) {
     print_faiss_rows();
@@ -174,9 +173,8 @@ int main(int argc, char** argv) {
   const double vector_bytes = double(scalar(sql, "SELECT AVG(pg_column_size(embedding))::bigint FROM contents"));
 
   print_faiss_rows();
-  const int pg_efc = hnsw.hnsw_ef_construction > 0 ? hnsw.hnsw_ef_construction : std::max(64, 2 * hnsw.hnsw_m);
   std::printf("| PostgreSQL pgvector HNSW halfvec (m %d, ef_construction %d, ef %d) | %.0f | %.2f | %.2f | %.3f | %.0f (halfvec %.0f; table rows %.0f + index %.0f) |\n",
-              hnsw.hnsw_m, pg_efc, hnsw.hnsw_ef_search, pg_build, pg_m.p50_ms, pg_m.p95_ms,
+              hnsw.hnsw_m, store::pgvector_ef_construction(hnsw), hnsw.hnsw_ef_search, pg_build, pg_m.p50_ms, pg_m.p95_ms,
               pg_m.recall, table_bytes + index_bytes, vector_bytes, table_bytes, index_bytes);
   std::printf("\nPostgreSQL catalog writes (contents + files, flat): %.0f vectors/s\n", double(n) / pg_load);
   return 0;

@@ -199,6 +199,10 @@ const char* index_type_name(IndexType t) {
   return "?";
 }
 
+int faiss_ef_construction(const IndexParams& params) {
+  return params.hnsw_ef_construction > 0 ? params.hnsw_ef_construction : 80;
+}
+
 std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, const float* train, size_t n_train) {
   try {
     std::unique_ptr<faiss::Index> inner;
@@ -209,7 +213,7 @@ std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& p, con
       case IndexType::HNSW: {
         auto h = std::make_unique<faiss::IndexHNSWFlat>(dim, p.hnsw_m, faiss::METRIC_INNER_PRODUCT);
         h->hnsw.efSearch = p.hnsw_ef_search;
-        h->hnsw.efConstruction = p.hnsw_ef_construction > 0 ? p.hnsw_ef_construction : 80;
+        h->hnsw.efConstruction = faiss_ef_construction(p);
         inner = std::move(h);
         break;
       }

@@ -65,6 +65,9 @@ struct IndexParams {
   int ivf_nprobe = 16;
 };
 
+// The efConstruction a FAISS HNSW index is built with for `params` (80 unless set).
+int faiss_ef_construction(const IndexParams& params);
+
 // A new index. IVF-PQ is trained on `train` ([n_train, dim]), sized to what it holds.
 std::unique_ptr<VectorIndex> make_faiss_index(int dim, const IndexParams& params, const float* train, size_t n_train);
 // Loads a saved index; `mmap` maps IVF inverted lists from disk instead of reading them.

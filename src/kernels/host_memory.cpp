@@ -34,11 +34,7 @@ Buffer host_buffer(std::shared_ptr<std::vector<float>> v) {
 // pass at batch 32). Freed buffers go back to malloc, which hands them out again.
 Buffer CpuOpsBackend::alloc(int64_t count, Role) {
   auto memory = std::make_shared_for_overwrite<float[]>(static_cast<size_t>(count));
-  Buffer b;
-  b.view = {memory.get(), ElementType::F32};
-  b.count = count;
-  b.memory = std::move(memory);
-  return b;
+  return {{memory.get(), ElementType::F32}, count, std::move(memory)};
 }
 
 Buffer CpuOpsBackend::adopt(Tensor&& t) { return host_buffer(std::make_shared<std::vector<float>>(std::move(t.data))); }

@@ -222,11 +222,7 @@ class OnednnBackend final : public CpuOpsBackend {
     if (precision_ == Precision::Fp32) return adopt(std::move(t));
     auto table = std::make_shared<std::vector<uint16_t>>(t.data.size());
     to_bf16(t.data.data(), table->size(), table->data());
-    Buffer b;
-    b.view = {table->data(), ElementType::BF16};
-    b.count = static_cast<int64_t>(table->size());
-    b.memory = std::move(table);
-    return b;
+    return {{table->data(), ElementType::BF16}, static_cast<int64_t>(table->size()), std::move(table)};
   }
 
   void prepare(LinearWeights& w) override {

@@ -172,16 +172,22 @@ std::vector<int64_t> Checkpoint::shape(const std::string& canonical) const {
   return shape;
 }
 
+std::vector<int64_t> Checkpoint::checked_shape(const std::string& canonical, const Source& s,
+                                              const std::vector<int64_t>& expected) const {
+  auto actual = shape(canonical);
+  if (actual != expected)
+    throw_input("{}: tensor '{}' has shape {}, but the model config needs {}", path_, s.parts[0], shape_str(actual),
+                shape_str(expected));
+  return actual;
+}
+
 kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector<int64_t>& expected) {
   if (recording_) {
     recorded_.emplace_back(canonical, expected);
     return kernels::Tensor(expected);
   }
   const Source s = resolve(canonical);
-  const auto actual = shape(canonical);
-  if (actual != expected)
-    throw_input("{}: tensor '{}' has shape {}, but the model config needs {}", path_, s.parts[0], shape_str(actual),
-                shape_str(expected));
+  const auto actual = checked_shape(canonical, s, expected);
   std::vector<float> data;
   for (const auto& part : s.parts) {
     const auto& view = st_.get(part);
@@ -216,10 +222,7 @@ std::vector<uint16_t> Checkpoint::take_bf16(const std::string& canonical, const 
     to_bf16(t.data);
     return out;
   }
-  const auto actual = shape(canonical);
-  if (actual != expected)
-    throw_input("{}: tensor '{}' has shape {}, but the model config needs {}", path_, s.parts[0], shape_str(actual),
-                shape_str(expected));
+  const auto actual = checked_shape(canonical, s, expected);
   const TensorView& view = st_.get(s.parts[0]);
   const int64_t row = actual.size() > 1 ? actual.back() : 1, rows = view.numel() / std::max<int64_t>(1, row);
   const int64_t rows_per_piece = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, row));

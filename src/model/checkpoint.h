@@ -55,6 +55,9 @@ class Checkpoint {
  private:
   struct Source;  // how one canonical tensor is assembled from file tensors
   Source resolve(const std::string& canonical) const;
+  // shape(canonical), checked against what the model expects (InputError naming the tensor).
+  std::vector<int64_t> checked_shape(const std::string& canonical, const Source& s,
+                                     const std::vector<int64_t>& expected) const;
   static Source hf_source(const std::string& canonical);
   // Adds the adapter's s * B @ A to a canonical tensor (in canonical orientation).
   void merge_adapter(const std::string& canonical, std::vector<float>& data, const std::vector<int64_t>& shape) const;

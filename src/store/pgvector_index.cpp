@@ -105,6 +105,10 @@ class PgVectorIndex final : public index::VectorIndex {
 
 }  // namespace
 
+int pgvector_ef_construction(const index::IndexParams& params) {
+  return params.hnsw_ef_construction > 0 ? params.hnsw_ef_construction : std::max(64, 2 * params.hnsw_m);
+}
+
 void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, int dim) {
   if (params.type == index::IndexType::IVFPQ)
     throw_input("a PostgreSQL library searches with pgvector: use --index-type flat or hnsw, not ivfpq");
@@ -116,8 +120,7 @@ void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, i
     drop_pgvector_index(catalog);
     if (!want.empty())
       db.exec(fmt::format("CREATE INDEX {} ON contents USING hnsw ({} halfvec_ip_ops) WITH (m = {}, ef_construction = {})",
-                          kIndexName, embedding_expr(dim), params.hnsw_m,
-                          params.hnsw_ef_construction > 0 ? params.hnsw_ef_construction : std::max(64, 2 * params.hnsw_m))
+                          kIndexName, embedding_expr(dim), params.hnsw_m, pgvector_ef_construction(params))
                   .c_str());
     catalog.set_meta(kIndexSetting, want);
   }

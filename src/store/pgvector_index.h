@@ -14,6 +14,8 @@ namespace clipdex::store {
 // scans). IVF-PQ is refused (pgvector has no PQ). Writers call it; it is cheap when nothing
 // changes.
 void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, int dim);
+// The ef_construction that index is built with (max(64, 2m) unless set; pgvector needs >= 2m).
+int pgvector_ef_construction(const index::IndexParams& params);
 
 // Drops the server-side index (inside the caller's transaction): it is built for one dimension,
 // and a re-embedding may change it. ensure_pgvector_index makes it again.
