@@ -101,22 +101,33 @@ TEST(Integrity, ConcurrentIndexersWaitForEachOther) {
   const std::string dir = test::scratch_dir("two-writers");
   test::make_images(dir + "/a", 0, 40);
   const std::string db = dir + "/lib.db";
-  // Two indexers started together over the same folder.
+  // This process holds the writer lock while two indexers start over the same folder, so both
+  // must wait however fast the machine is (started bare, the first may finish before the second
+  // looks at the lock).
+  auto lib = pipeline::Library(db);
+  ASSERT_TRUE(lib.acquire_writer("test", pipeline::WriterLock::Wait::No));
   const std::string cmd = bin() + " index " + dir + "/a --quiet --batch 4 --db " + db + " --model " + model_dir();
   std::thread first([&] { EXPECT_EQ(sh(cmd + " >" + dir + "/out1 2>" + dir + "/err1"), 0); });
   std::thread second([&] { EXPECT_EQ(sh(cmd + " >" + dir + "/out2 2>" + dir + "/err2"), 0); });
+  const auto waiting = [&](const std::string& err) {
+    return fs::exists(err) && read_file(err).find("waiting: the library is being written by pid") != std::string::npos;
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!(waiting(dir + "/err1") && waiting(dir + "/err2")) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Each said for whom it waits.
+  EXPECT_NE(read_file(dir + "/err1").find("(test)"), std::string::npos);
+  EXPECT_NE(read_file(dir + "/err2").find("(test)"), std::string::npos);
+  lib.release_writer();
   first.join();
   second.join();
+  // One embedded everything; the other went on waiting for it, then found nothing to do.
   const std::string out = read_file(dir + "/out1") + read_file(dir + "/out2");
-  const std::string err = read_file(dir + "/err1") + read_file(dir + "/err2");
-  // One embedded everything, the other waited (and said for whom), then found nothing to do.
   EXPECT_NE(out.find("40 embedded, 0 duplicates, 0 unchanged"), std::string::npos) << out;
   EXPECT_NE(out.find("0 embedded, 0 duplicates, 40 unchanged"), std::string::npos) << out;
-  EXPECT_NE(err.find("waiting: the library is being written by pid"), std::string::npos) << err;
   EXPECT_EQ(catalog_images(db), 40);
   EXPECT_EQ(searchable(db), 40u);
   // --no-wait: a busy library is exit code 4 at once.
-  auto lib = pipeline::Library(db);
   ASSERT_TRUE(lib.acquire_writer("test", pipeline::WriterLock::Wait::No));
   const auto busy = test::run_cli("index " + dir + "/a --quiet --no-wait --db " + db + " 2>" + dir + "/err3");
   EXPECT_EQ(busy.exit_code, 4);
