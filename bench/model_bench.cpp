@@ -4,6 +4,7 @@
 //   build/bench/model_bench --model DIR --vocab VOCAB [--batches 1,8,32] [--seconds 3]
 //                           [--inputs in.safetensors --outputs out.safetensors] [--load-only 1]
 //                           [--precision auto|fp32|bf16|int8] [--portable 1] [--text-queries 200]
+//                           [--text-batch 256]  (captions per second embedding that many at once)
 //                           (threads: one per core)
 #include <sys/resource.h>
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   std::string precision = "auto";
   bool portable = false;  // the OpenBLAS fp32 fallback, as a baseline
   int text_queries = 200;  // at most this many timed text queries (more to profile them)
+  int text_batch = 0;      // captions embedded at once for bulk text throughput (0: not measured)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--model") model = argv[i + 1];
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     else if (a == "--precision") precision = argv[i + 1];
     else if (a == "--portable") portable = std::string(argv[i + 1]) == "1";
     else if (a == "--text-queries") text_queries = std::stoi(argv[i + 1]);
+    else if (a == "--text-batch") text_batch = std::stoi(argv[i + 1]);
   }
   model::LoadOptions options;
   const auto p = kernels::parse_precision(precision);
@@ -108,6 +111,23 @@ int main(int argc, char** argv) {
   }
   std::sort(lat.begin(), lat.end());
   out["text_latency_ms"] = {{"p50", lat[lat.size() / 2]}, {"p99", lat[std::min(lat.size() - 1, lat.size() * 99 / 100)]}};
+  if (text_batch > 0) {  // captions of 5 to 20 words, as a prompt ensemble or a caption set has
+    std::vector<std::string> captions;
+    const char* words[] = {"a", "photo", "of", "the", "small", "red", "dog", "on", "grass", "near", "river"};
+    for (int i = 0; i < text_batch; ++i) {
+      std::string c = "a photo of";
+      for (int w = 0; w < 2 + i % 16; ++w) c += std::string(" ") + words[(i * 7 + w * 3) % 11];
+      captions.push_back(c);
+    }
+    emb->embed_texts(captions, true);
+    int iters = 0;
+    t0 = Clock::now();
+    while (iters < 2 || since(t0) < seconds) {
+      emb->embed_texts(captions, true);
+      ++iters;
+    }
+    out["texts_per_second"] = static_cast<double>(text_batch) * iters / since(t0);
+  }
   if (!inputs.empty()) {
     const auto st = SafeTensors::open(inputs);
     const auto& p = st.get("pixels");

@@ -194,6 +194,31 @@ TEST(PrecisionParity, EveryModeAgreesWithTheReferenceOnTheFixtureModels) {
   }
 }
 
+// A batch larger than one tower pass (at most 32 images on any CPU) runs in several passes:
+// each image's embedding is the one it gets alone, in every mode, and matches the goldens.
+TEST(PrecisionParity, ImagesBeyondOnePassEmbedAsAlone) {
+  const std::string path = test::shared_path("fixtures/models/vit-tiny");
+  const auto golden = SafeTensors::open(path + "/golden.safetensors");
+  const auto three = golden.get("random_pixels").to_f32();
+  const auto want = golden.get("random_pixels_embeds").to_f32();
+  const int64_t n = 37, values = static_cast<int64_t>(three.size()) / 3;
+  std::vector<float> pixels;
+  for (int64_t i = 0; i < n; ++i)
+    pixels.insert(pixels.end(), three.begin() + (i % 3) * values, three.begin() + (i % 3 + 1) * values);
+  for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    model::LoadOptions opt;
+    opt.precision = p;
+    const auto m = model::Model::load(path, opt);
+    const int64_t d = m->embed_dim();
+    const auto all = m->encode_images(pixels.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto alone = m->encode_images(pixels.data() + i * values, 1);
+      EXPECT_GE(cosine(&all[i * d], alone.data(), d), 0.99999) << to_string(p) << " image " << i;
+      EXPECT_GE(cosine(&all[i * d], &want[(i % 3) * d], d), required_cosine(p)) << to_string(p) << " image " << i;
+    }
+  }
+}
+
 // The XLM-R text tower (its own embedding lookup; in bf16 and int8 a bf16 word table read by
 // Checkpoint::take_bf16 in pieces — six for this fixture's table) in every mode against
 // open_clip's goldens.

@@ -84,6 +84,9 @@ class Backend {
   virtual std::string device() const { return "cpu"; }
   // Largest batch worth running at once (bounds scratch memory).
   virtual int64_t max_batch() const { return 32; }
+  // Images per image-tower pass (a larger request runs as several): ViT-B/32 holds ~2.5 MB of
+  // activations per image in a pass.
+  virtual int64_t image_batch() const { return max_batch(); }
   // False when ops must not run from several threads at once (a GPU stream): callers serialise.
   virtual bool concurrent() const { return true; }
 
@@ -95,9 +98,12 @@ class Backend {
   virtual Buffer alloc(int64_t count, Role role) = 0;
   virtual Buffer adopt(Tensor&& t) = 0;
   // A lookup table only embed() reads (the text tower's token embedding: a sixth of ViT-B/32's
-  // weights). A backend may keep it in its reduced type; its rows then enter the fp32 residual
-  // stream with that type's rounding.
+  // weights). A backend may keep it in a reduced type, table_type(); the loader then reads it
+  // straight into that type (no fp32 copy of it at load) and hands it to adopt_table_bf16. Its
+  // rows enter the fp32 residual stream with that type's rounding.
+  virtual ElementType table_type() const { return ElementType::F32; }
   virtual Buffer adopt_table(Tensor&& t) { return adopt(std::move(t)); }
+  virtual Buffer adopt_table_bf16(std::vector<uint16_t>&& rows);  // only where table_type() is BF16
   // An input from host memory: Role::Stream keeps fp32, Role::Work converts to the work type
   // on the way (half the bytes to move for a GPU). Ops only read it; a CPU backend uses `host`
   // in place, so it must outlive the buffer.

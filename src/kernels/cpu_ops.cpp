@@ -36,6 +36,10 @@ void for_each_sequence_head(const SequenceLayout& seqs, int64_t heads, Fn fn) {
 // BLAS runs single-threaded inside pool tasks: its own workers would spin against the pool's.
 CpuOpsBackend::CpuOpsBackend() { openblas_set_num_threads(1); }
 
+int64_t CpuOpsBackend::image_batch() const {
+  return std::clamp<int64_t>(4 * static_cast<int64_t>(ThreadPool::global().active()), 8, max_batch());
+}
+
 void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, float* y, int64_t ldy, bool accumulate) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
               x, static_cast<int>(k), w, static_cast<int>(k), accumulate ? 1.0f : 0.0f, y, static_cast<int>(ldy));

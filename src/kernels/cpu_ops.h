@@ -11,6 +11,10 @@ namespace clipdex::kernels {
 class CpuOpsBackend : public HostBackend {
  public:
   CpuOpsBackend();
+  // Four images per pool thread, 8 to 32: on 2 cores a batch of 32 ran as fast in passes of 8
+  // as in one (ViT-B/32, fp32, bf16 and int8, Zen 5) with 50-65 MB less peak RSS, and text
+  // batches (max_batch) ran faster whole.
+  int64_t image_batch() const override;
   void layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
                       float* y) override;
   void attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

@@ -12,6 +12,10 @@ namespace clipdex::kernels {
 
 size_t type_bytes(ElementType t) { return t == ElementType::F32 ? 4 : 2; }
 
+Buffer Backend::adopt_table_bf16(std::vector<uint16_t>&&) {
+  throw Error(name() + " keeps lookup tables in fp32 (adopt_table)");
+}
+
 float* View::f32() const {
   if (type != ElementType::F32) throw Error("a host backend was given a view that is not fp32");
   return static_cast<float*>(data);

@@ -218,10 +218,11 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // bf16 and int8 keep the token table in bf16: half its fp32 size (51 of ViT-B/32's MB).
-  Buffer adopt_table(Tensor&& t) override {
-    if (precision_ == Precision::Fp32) return adopt(std::move(t));
-    auto table = std::make_shared<std::vector<uint16_t>>(t.data.size());
-    to_bf16(t.data.data(), table->size(), table->data());
+  ElementType table_type() const override {
+    return precision_ == Precision::Fp32 ? ElementType::F32 : ElementType::BF16;
+  }
+  Buffer adopt_table_bf16(std::vector<uint16_t>&& rows) override {
+    auto table = std::make_shared<std::vector<uint16_t>>(std::move(rows));
     return {{table->data(), ElementType::BF16}, static_cast<int64_t>(table->size()), std::move(table)};
   }
 

@@ -204,7 +204,7 @@ std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
   if (!image_)
     throw_input("{} is a text-only model (M-CLIP): pair it with an image model (--model IMAGE_MODEL --text-model {})",
                 info_.path, info_.path);
-  const int64_t S = config_.vision.image_size, d = config_.embed_dim, batch = image_backend_->max_batch();
+  const int64_t S = config_.vision.image_size, d = config_.embed_dim, batch = image_backend_->image_batch();
   std::vector<float> out(static_cast<size_t>(n * d));
   std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
   if (!image_backend_->concurrent()) lock.lock();

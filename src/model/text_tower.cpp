@@ -15,7 +15,10 @@ std::unique_ptr<TextTower> ClipTextTower::load(Checkpoint& ck, Backend& be, cons
   tt.width_ = t.width;
   tt.vocab_ = t.vocab_size;
   tt.context_ = t.context_length;
-  tt.token_embedding_ = be.adopt_table(ck.take("token_embedding.weight", {t.vocab_size, t.width}));
+  const std::vector<int64_t> table_shape{t.vocab_size, t.width};
+  tt.token_embedding_ = be.table_type() == kernels::ElementType::BF16
+                            ? be.adopt_table_bf16(ck.take_bf16("token_embedding.weight", table_shape))
+                            : be.adopt_table(ck.take("token_embedding.weight", table_shape));
   tt.positional_embedding_ = be.adopt(ck.take("positional_embedding", {t.context_length, t.width}));
   tt.ln_final_ = LayerNorm::load(ck, be, "ln_final", t.width, cfg.layer_norm_eps);
   tt.projection_ = load_projection(ck, be, "text_projection", t.width, cfg.embed_dim);

@@ -24,10 +24,10 @@ class XlmrTextTower : public TextTower {
   XlmrTextTower(Checkpoint& ck, HostBackend& be, const ModelConfig& cfg) : x_(cfg.xlmr), embed_dim_(cfg.embed_dim) {
     const std::string& p = x_.prefix;
     const int64_t h = x_.hidden;
-    // bf16 and int8 keep the word table (250k x 768: most of XLM-R base's weights) in bf16, half
-    // its fp32 size, as the CLIP text tower's token table (Backend::adopt_table); it is read
-    // in pieces, so no fp32 copy of it exists even while loading.
-    if (be.precision() != kernels::Precision::Fp32)
+    // Where the backend keeps tables in bf16 (bf16 and int8), so does the word table (250k x 768:
+    // most of XLM-R base's weights), as the CLIP text tower's token table; it is read in pieces,
+    // so no fp32 copy of it exists even while loading.
+    if (be.table_type() == kernels::ElementType::BF16)
       word_bf16_ = ck.take_bf16(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
     else
       word_ = ck.take(p + "embeddings.word_embeddings.weight", {x_.vocab, h});
