@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/safetensors.h"
 #include "core/thread_pool.h"
 #include "kernels/backend.h"
@@ -129,6 +130,68 @@ TEST(PrecisionKernels, LinearAgreesWithThePortablePath) {
       }
     }
   }
+}
+
+// Activations that only GEMMs read (Role::GemmInput: layer-norm, attention and MLP outputs) are
+// bf16 on the bf16 and int8 backends: each op that writes one rounds once, each GEMM reads it as
+// it is. Layer norm -> linear + GELU -> residual linear, and attention -> linear, through such
+// buffers agree with the portable fp32 ops; the portable backend also takes bf16 views.
+TEST(PrecisionKernels, GemmInputBuffersAgreeWithFp32) {
+  const auto portable = kernels::make_cpu_backend();
+  const auto widened = [](kernels::View v, int64_t n) {
+    std::vector<float> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = v.type == kernels::ElementType::BF16 ? bf16_to_f32(v.bf16()[i]) : v.f32()[i];
+    return out;
+  };
+  const int64_t m = 37, width = 96, hidden = 384, heads = 4;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(m * width), qkv(m * 3 * width), gamma(width), beta(width);
+  for (auto* v : {&x, &qkv, &gamma, &beta})
+    for (auto& e : *v) e = dist(rng);
+  kernels::SequenceLayout seqs{{0, 20, 37}};
+  // The fp32 reference, op by op.
+  auto fc_ref = random_layer(hidden, width, 21), proj_ref = random_layer(width, hidden, 22);
+  std::vector<float> h(m * width), mid(m * hidden), y(m * width), attn(m * width);
+  portable->layer_norm_f32(x.data(), m, width, gamma.data(), beta.data(), 1e-5f, h.data());
+  portable->linear_f32(h.data(), m, fc_ref, mid.data(), Activation::Gelu);
+  portable->linear_f32(mid.data(), m, proj_ref, y.data(), Activation::None);
+  portable->attention_f32(qkv.data(), seqs, width, heads, false, attn.data());
+
+  std::vector<std::unique_ptr<kernels::HostBackend>> backends;
+  backends.push_back(kernels::make_cpu_backend());
+  for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) backends.push_back(kernels::make_backend(p));
+  for (auto& be : backends) {
+    const Precision p = be->precision();
+    auto fc = random_layer(hidden, width, 21), proj = random_layer(width, hidden, 22);
+    be->prepare(fc);
+    be->prepare(proj);
+    const auto gh = be->alloc(m * width, kernels::Role::GemmInput), gmid = be->alloc(m * hidden, kernels::Role::GemmInput),
+               gattn = be->alloc(m * width, kernels::Role::GemmInput);
+    const bool reduced = gh.view.type == kernels::ElementType::BF16;
+    std::cout << "[ gemm input ] " << be->kernels() << ": " << (reduced ? "bf16" : "fp32") << "\n";
+    EXPECT_EQ(reduced, be->name() != "cpu-fp32" && p != Precision::Fp32) << be->name();
+    const auto gamma_b = be->upload(gamma.data(), width), beta_b = be->upload(beta.data(), width),
+               x_b = be->upload(x.data(), m * width), qkv_b = be->upload(qkv.data(), m * 3 * width);
+    be->layer_norm(x_b.view, m, width, gamma_b.view, beta_b.view, 1e-5f, gh.view);
+    // Layer norm's own rounding: bf16 keeps 8 significant bits.
+    const auto got_h = widened(gh.view, m * width);
+    for (size_t i = 0; i < h.size(); ++i) ASSERT_NEAR(got_h[i], h[i], (reduced ? 0x1p-8f : 1e-6f) * (std::fabs(h[i]) + 1e-3f)) << i;
+    be->linear(gh.view, m, fc, gmid.view, Activation::Gelu);
+    EXPECT_GE(min_row_cosine(widened(gmid.view, m * hidden), mid, hidden), required_cosine(p)) << be->kernels();
+    std::vector<float> stream(m * width, 0.0f);
+    be->linear(gmid.view, m, proj, {stream.data()}, Activation::None, /*accumulate=*/true);
+    EXPECT_GE(min_row_cosine(stream, y, width), required_cosine(p)) << be->kernels();
+    be->attention(qkv_b.view, seqs, width, heads, false, gattn.view);
+    EXPECT_GE(min_row_cosine(widened(gattn.view, m * width), attn, width), reduced ? 0.9999 : 0.999999) << be->kernels();
+  }
+  // The portable backend given bf16 views by hand: widened in, rounded out.
+  std::vector<uint16_t> h16(h.size()), mid16(mid.size());
+  for (size_t i = 0; i < h.size(); ++i) h16[i] = f32_to_bf16(h[i]);
+  portable->linear({h16.data(), kernels::ElementType::BF16}, m, fc_ref, {mid16.data(), kernels::ElementType::BF16},
+                   Activation::Gelu);
+  EXPECT_GE(min_row_cosine(widened({mid16.data(), kernels::ElementType::BF16}, m * hidden), mid, hidden), 0.999);
 }
 
 // A backend makes a matmul per row count it meets and starts its set afresh past a bound: a run

@@ -48,7 +48,9 @@ struct View {
   View at(int64_t elements) const {
     return {static_cast<char*>(data) + elements * static_cast<int64_t>(type_bytes(type)), type};
   }
-  float* f32() const;  // the data of an F32 view (throws for another type)
+  float* f32() const;      // the data of an F32 view (throws for another type)
+  uint16_t* bf16() const;  // the data of a BF16 view (throws for another type)
+  float* f32_or_null() const { return type == ElementType::F32 ? static_cast<float*>(data) : nullptr; }
 };
 
 // Backend memory, freed with the last copy (a CPU backend's upload borrows the caller's array).
@@ -60,8 +62,11 @@ struct Buffer {
 
 // What a buffer is for decides its element type: the residual stream, tower inputs and outputs
 // and constants stay fp32; work buffers (layer-norm outputs, GEMM outputs feeding the next op)
-// are in the backend's activation type (fp16 / bf16 on a GPU, fp32 on the CPU).
-enum class Role { Stream, Work };
+// are in the backend's activation type (fp16 / bf16 on a GPU, fp32 on the CPU). GemmInput is a
+// work buffer that only linear layers read (a layer norm's, attention's or a linear layer's
+// output): a CPU backend keeps it in its GEMMs' input type where that is bf16 (bf16 and int8),
+// so it is written once, rounded where it is made, and never converted again.
+enum class Role { Stream, Work, GemmInput };
 
 // ViT's patch embedding input: [n, 3, size, size] pixels cut into (size / patch)^2 patches.
 struct PatchGeometry {

@@ -10,6 +10,7 @@
 #include "core/isa_clones.h"
 #include "core/thread_pool.h"
 #include "kernels/attention_head.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
@@ -58,25 +59,46 @@ CLIPDEX_ISA_CLONES void layer_norm_row(const float* x, int64_t dim, const float*
 
 }  // namespace
 
-void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
-                                   float eps, float* y) {
+void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
+                     float* y, uint16_t* y_bf16) {
   ThreadPool::global().parallel_for(
       static_cast<size_t>(rows),
       [&](size_t b, size_t e) {
-        for (size_t r = b; r < e; ++r) layer_norm_row(x + r * dim, dim, gamma, beta, eps, y + r * dim);
+        std::vector<float> staged(y ? 0 : static_cast<size_t>(dim));
+        for (size_t r = b; r < e; ++r) {
+          float* out = y ? y + r * dim : staged.data();
+          layer_norm_row(x + r * dim, dim, gamma, beta, eps, out);
+          if (!y) narrow_to_bf16(out, static_cast<size_t>(dim), y_bf16 + r * dim);
+        }
       },
       row_grain(dim));
 }
 
-void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
-                              float* out) {
+void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
+                                   float eps, float* y) {
+  layer_norm_rows(x, rows, dim, gamma, beta, eps, y, nullptr);
+}
+
+// With bf16 output each head's rows are staged in fp32, then rounded into place.
+void self_attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                    float* out, uint16_t* out_bf16) {
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
     const float* q = qkv + row0 * ld + h * d;
-    attend_head({q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal}, out + row0 * width + h * d, width,
-                scratch);
+    const HeadInput in{q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal};
+    if (out) return attend_head(in, out + row0 * width + h * d, width, scratch);
+    thread_local std::vector<float> staged;
+    if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
+    attend_head(in, staged.data(), d, scratch);
+    for (int64_t i = 0; i < L; ++i)
+      narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
   });
+}
+
+void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                                  float* out) {
+  self_attention(qkv, seqs, width, heads, causal, out, nullptr);
 }
 
 void CpuOpsBackend::attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,

@@ -22,7 +22,11 @@ class CpuOpsBackend : public HostBackend {
   void attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,
                               int64_t heads, float* out) override;
 
-  // The backend ops on host memory (every view is F32).
+  // The type of Role::GemmInput buffers (F32 unless a backend's GEMMs read bf16).
+  virtual ElementType gemm_input_type() const { return ElementType::F32; }
+
+  // The backend ops on host memory: views are F32, but for GemmInput buffers (gemm_input_type),
+  // which layer norm, attention and linear layers write and linear layers read.
   Buffer alloc(int64_t count, Role role) override;
   Buffer adopt(Tensor&& t) override;
   Buffer upload(const float* host, int64_t count, Role role) override;
@@ -44,6 +48,13 @@ void flatten_patches(const float* pixels, const PatchGeometry& g, float* cols);
 // x[img*tokens + t] = (t == 0 ? cls : patches[img*(tokens-1) + t-1]) + pos[t].
 void assemble_vit_tokens(const float* patches, const float* cls, const float* pos, int64_t images, int64_t tokens,
                          int64_t width, float* x);
+
+// Row-wise layer norm into fp32 `y`, or (y null) rounded into bf16 `y_bf16`.
+void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
+                     float* y, uint16_t* y_bf16);
+// Self-attention of qkv [tokens, 3*width] into fp32 `out`, or (out null) rounded into bf16 `out_bf16`.
+void self_attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
+                    float* out, uint16_t* out_bf16);
 
 // Element-wise work smaller than this per thread runs on the calling thread alone: a text
 // query's 7 x 512 conversions or layer norms cost less than waking a pool worker.

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/cpu_ops.h"
 
 namespace clipdex::kernels {
@@ -19,6 +20,11 @@ Buffer Backend::adopt_table_bf16(std::vector<uint16_t>&&) {
 float* View::f32() const {
   if (type != ElementType::F32) throw Error("a host backend was given a view that is not fp32");
   return static_cast<float*>(data);
+}
+
+uint16_t* View::bf16() const {
+  if (type != ElementType::BF16) throw Error("a host backend was given a view that is not bf16");
+  return static_cast<uint16_t*>(data);
 }
 
 namespace {
@@ -36,7 +42,11 @@ Buffer host_buffer(std::shared_ptr<std::vector<float>> v) {
 // Not zero-filled: every op writes its output in full before anything reads it, and clearing a
 // fresh set of buffers on every pass cost a memset over all of them (1.5% of an int8 ViT-B/32
 // pass at batch 32). Freed buffers go back to malloc, which hands them out again.
-Buffer CpuOpsBackend::alloc(int64_t count, Role) {
+Buffer CpuOpsBackend::alloc(int64_t count, Role role) {
+  if (role == Role::GemmInput && gemm_input_type() == ElementType::BF16) {
+    auto memory = std::make_shared_for_overwrite<uint16_t[]>(static_cast<size_t>(count));
+    return {{memory.get(), ElementType::BF16}, count, std::move(memory)};
+  }
   auto memory = std::make_shared_for_overwrite<float[]>(static_cast<size_t>(count));
   return {{memory.get(), ElementType::F32}, count, std::move(memory)};
 }
@@ -53,22 +63,33 @@ Buffer CpuOpsBackend::upload(const float* host, int64_t count, Role) {
 
 void CpuOpsBackend::download(View src, int64_t count, float* host) { std::copy_n(src.f32(), count, host); }
 
+// The portable path: fp32 GEMMs, bf16 inputs widened and bf16 outputs rounded around them.
 void CpuOpsBackend::linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) {
-  if (!accumulate) return linear_f32(x.f32(), m, w, y.f32(), act);
-  if (act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
-  std::vector<float> tmp(static_cast<size_t>(m * w.out()));
-  linear_f32(x.f32(), m, w, tmp.data(), act);
+  if (accumulate && act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
+  std::vector<float> wide;
+  const float* in = x.f32_or_null();
+  if (!in) {
+    wide.resize(static_cast<size_t>(m * w.in()));
+    widen_from_bf16(x.bf16(), wide.size(), wide.data());
+    in = wide.data();
+  }
+  if (!accumulate && y.type == ElementType::F32) return linear_f32(in, m, w, y.f32(), act);
+  std::vector<float> staged(static_cast<size_t>(m * w.out()));
+  linear_f32(in, m, w, staged.data(), act);
+  if (!accumulate) return narrow_to_bf16(staged.data(), staged.size(), y.bf16());
   float* out = y.f32();
-  for (size_t i = 0; i < tmp.size(); ++i) out[i] += tmp[i];
+  for (size_t i = 0; i < staged.size(); ++i) out[i] += staged[i];
 }
 
 void CpuOpsBackend::layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) {
-  layer_norm_f32(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, y.f32());
+  layer_norm_rows(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, y.f32_or_null(),
+                  y.type == ElementType::BF16 ? y.bf16() : nullptr);
 }
 
 void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                               View out) {
-  attention_f32(qkv.f32(), seqs, width, heads, causal, out.f32());
+  self_attention(qkv.f32(), seqs, width, heads, causal, out.f32_or_null(),
+                 out.type == ElementType::BF16 ? out.bf16() : nullptr);
 }
 
 void flatten_patches(const float* px, const PatchGeometry& g, float* out) {

@@ -36,6 +36,7 @@
 #include "core/half.h"
 #include "core/isa_clones.h"
 #include "core/thread_pool.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/cpu_features.h"
 #include "kernels/cpu_ops.h"
 #include "kernels/quantize.h"
@@ -65,6 +66,7 @@ struct ThreadState {
 // megabytes each call were fresh pages for the kernel to zero (5% of a text query's time).
 struct ConvertedInput {
   std::vector<uint16_t> bf16;
+  std::vector<float> f32;  // a bf16 input to an fp32 layer
   std::vector<uint8_t> u8;
   std::vector<float> row_scale;
   std::vector<int32_t> row_zero;
@@ -89,12 +91,6 @@ ThreadState& thread_state() {
   return state;
 }
 
-// out[0, n) = in rounded to bf16 (nearest even); compiled per ISA level so it vectorises (the
-// baseline build left it scalar: 4.5% of a bf16 forward pass).
-CLIPDEX_ISA_CLONES void to_bf16_range(const float* in, size_t n, uint16_t* out) {
-  for (size_t i = 0; i < n; ++i) out[i] = f32_to_bf16(in[i]);
-}
-
 // y[0, n) = p + bias, or y += p + bias with `accumulate` (bias may be null): a product row into
 // place. Compiled per ISA level (inline in the pool task these loops were baseline SSE2: 6% of a
 // bf16 forward pass).
@@ -109,10 +105,16 @@ CLIPDEX_ISA_CLONES void store_row(const float* p, const float* bias, int64_t n, 
     std::copy_n(p, n, y);
 }
 
-// The same on the pool.
+// out[0, n) = in rounded to bf16, on the pool.
 void to_bf16(const float* in, size_t n, uint16_t* out) {
   ThreadPool::global().parallel_for(
-      n, [&](size_t b, size_t e) { to_bf16_range(in + b, e - b, out + b); }, kElementGrain);
+      n, [&](size_t b, size_t e) { narrow_to_bf16(in + b, e - b, out + b); }, kElementGrain);
+}
+
+// out[0, n) = in widened to fp32, on the pool.
+void from_bf16(const uint16_t* in, size_t n, float* out) {
+  ThreadPool::global().parallel_for(
+      n, [&](size_t b, size_t e) { widen_from_bf16(in + b, e - b, out + b); }, kElementGrain);
 }
 
 dt gemm_src_type(Precision p) { return p == Precision::Int8 ? dt::u8 : p == Precision::Bf16 ? dt::bf16 : dt::f32; }
@@ -218,6 +220,11 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // bf16 and int8 keep the token table in bf16: half its fp32 size (51 of ViT-B/32's MB).
+  // Activations that only GEMMs read stay in bf16 between ops (layer norm, attention and
+  // linear layers round their outputs once; bf16 GEMMs read them as they are).
+  ElementType gemm_input_type() const override {
+    return precision_ == Precision::Fp32 ? ElementType::F32 : ElementType::BF16;
+  }
   ElementType table_type() const override {
     return precision_ == Precision::Fp32 ? ElementType::F32 : ElementType::BF16;
   }
@@ -280,13 +287,14 @@ class OnednnBackend final : public CpuOpsBackend {
 
   void linear_f32(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act) override {
     if (!w.packed) return blas_linear(x, m, w, y, act);
-    run_linear(x, m, w, y, act, /*accumulate=*/false);
+    run_linear({const_cast<float*>(x), ElementType::F32}, m, w, {y, ElementType::F32}, act, /*accumulate=*/false);
   }
 
   void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) override {
-    if (!accumulate || !w.packed) return CpuOpsBackend::linear(x, m, w, y, act, accumulate);
-    if (act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
-    run_linear(x.f32(), m, w, y.f32(), act, /*accumulate=*/true);
+    if (!w.packed) return CpuOpsBackend::linear(x, m, w, y, act, accumulate);
+    if (accumulate && act != Activation::None) throw Error("linear: an accumulating layer takes no activation");
+    if (accumulate && y.type != ElementType::F32) throw Error("linear: the residual stream is fp32");
+    run_linear(x, m, w, y, act, accumulate);
   }
 
  private:
@@ -303,7 +311,8 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // u8 activations, asymmetric per row: x ≈ (q - zero) * scale, with 0 exactly representable.
-  void quantize_rows(const float* x, int64_t m, int64_t k, std::vector<uint8_t>& q, std::vector<float>& scale,
+  // A bf16 x is widened a row at a time on the way.
+  void quantize_rows(View x, int64_t m, int64_t k, std::vector<uint8_t>& q, std::vector<float>& scale,
                      std::vector<int32_t>& zero) const {
     at_least(q, static_cast<size_t>(m * k));
     at_least(scale, static_cast<size_t>(m));
@@ -312,25 +321,37 @@ class OnednnBackend final : public CpuOpsBackend {
     ThreadPool::global().parallel_for(
         static_cast<size_t>(m),
         [&](size_t b, size_t e) {
-          quantize_rows_u8(x + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k, scale.data() + b,
-                           zero.data() + b);
+          if (const float* xf = x.f32_or_null())
+            return quantize_rows_u8(xf + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k,
+                                    scale.data() + b, zero.data() + b);
+          std::vector<float> row(static_cast<size_t>(k));
+          for (size_t r = b; r < e; ++r) {
+            widen_from_bf16(x.bf16() + r * k, row.size(), row.data());
+            quantize_rows_u8(row.data(), 1, k, levels, q.data() + r * k, scale.data() + r, zero.data() + r);
+          }
         },
         row_grain(k));
   }
 
-  // y = x · Wᵀ + b and the activation, or y += x · Wᵀ + b with `accumulate`.
-  void run_linear(const float* x, int64_t m, const LinearWeights& w, float* y, Activation act, bool accumulate) {
+  // y = x · Wᵀ + b and the activation, or y += x · Wᵀ + b with `accumulate` (y fp32 then).
+  // x and y may be fp32 or bf16.
+  void run_linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) {
     if (m == 0) return;
     const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
-    // 1. The input in the GEMM's type, once for all column blocks.
+    // 1. The input in the GEMM's type, once for all column blocks (a bf16 input to a bf16 GEMM
+    // as it is).
     ConvertedInput& in = converted_input();  // the caller's; pool tasks below read it
-    const void* src = x;
-    if (P.precision == Precision::Bf16) {
-      to_bf16(x, static_cast<size_t>(m * P.k), at_least(in.bf16, static_cast<size_t>(m * P.k)));
+    const auto count = static_cast<size_t>(m * P.k);
+    const void* src = x.data;
+    if (P.precision == Precision::Bf16 && x.type == ElementType::F32) {
+      to_bf16(x.f32(), count, at_least(in.bf16, count));
       src = in.bf16.data();
     } else if (P.precision == Precision::Int8) {
       quantize_rows(x, m, P.k, in.u8, in.row_scale, in.row_zero);
       src = in.u8.data();
+    } else if (P.precision == Precision::Fp32 && x.type == ElementType::BF16) {
+      from_bf16(x.bf16(), count, at_least(in.f32, count));
+      src = in.f32.data();
     }
     // 2. The products, one (row block, column block) per job.
     // One row block per thread: measured faster here than 32-128-row blocks for every
@@ -392,25 +413,30 @@ class OnednnBackend final : public CpuOpsBackend {
                                   {DNNL_ARG_SCRATCHPAD, scratch}});
   }
 
-  // The block's product into y: the int8 rescale, the bias and the activation, or with
-  // `accumulate` added to what y holds (the residual add; no activation then).
+  // The block's product into y: the int8 rescale, the bias and the activation (then rounded
+  // for a bf16 y), or with `accumulate` added to what y holds (the residual add; no activation
+  // then). Rows that cannot be finished in place are staged in ts.row.
   static void epilogue(const PackedLinear& P, const LinearWeights& w, const ColumnBlock& blk, int64_t r0, int64_t rows,
-                       const ConvertedInput& in, ThreadState& ts, float* y, Activation act, bool accumulate) {
+                       const ConvertedInput& in, ThreadState& ts, View y, Activation act, bool accumulate) {
     const float* bias = w.bias.empty() ? nullptr : w.bias.ptr() + blk.n0;
     const int64_t n = blk.width;
-    if (accumulate) at_least(ts.row, static_cast<size_t>(n));
+    float* const y_f32 = y.f32_or_null();
+    const bool int8 = P.precision == Precision::Int8, staged = !y_f32 || (int8 && accumulate);
+    if (staged) at_least(ts.row, static_cast<size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {
-      float* yr = y + (r0 + r) * P.n + blk.n0;
-      if (P.precision == Precision::Int8) {
+      const int64_t at = (r0 + r) * P.n + blk.n0;
+      float* out = staged ? ts.row.data() : y_f32 + at;
+      if (int8) {
         const auto row = static_cast<size_t>(r0 + r);
-        float* out = accumulate ? ts.row.data() : yr;
         dequantize_row(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
                        P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out);
-        if (accumulate) store_row(out, nullptr, n, /*accumulate=*/true, yr);
+        if (accumulate) store_row(out, nullptr, n, /*accumulate=*/true, y_f32 + at);
       } else {
-        store_row(ts.product.data() + r * n, bias, n, accumulate, yr);
+        store_row(ts.product.data() + r * n, bias, n, accumulate, out);
       }
-      if (!accumulate) apply_activation(yr, n, act);
+      if (accumulate) continue;
+      apply_activation(out, n, act);
+      if (!y_f32) narrow_to_bf16(out, static_cast<size_t>(n), y.bf16() + at);
     }
   }
 

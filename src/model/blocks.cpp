@@ -64,8 +64,8 @@ Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& pr
 void Transformer::run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const {
   const int64_t n = seqs.tokens();
   if (blocks.empty()) return;
-  const Buffer h = be.alloc(n * width, Role::Work), qkv = be.alloc(n * 3 * width, Role::Work),
-               attn = be.alloc(n * width, Role::Work), mid = be.alloc(n * blocks[0].fc.out(), Role::Work);
+  const Buffer h = be.alloc(n * width, Role::GemmInput), qkv = be.alloc(n * 3 * width, Role::Work),
+               attn = be.alloc(n * width, Role::GemmInput), mid = be.alloc(n * blocks[0].fc.out(), Role::GemmInput);
   for (const auto& b : blocks) {
     // x = x + out_proj(attention(ln_1(x)))
     b.ln_1.run(be, x, n, h.view);
