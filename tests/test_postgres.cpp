@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/library.h"
+#include "store/pgvector_index.h"
 #include "store/sql.h"
 #include "test_scenarios.h"
 #include "test_util.h"
@@ -157,6 +158,43 @@ TEST(Postgres, SearchesLikeSqliteAndFaiss) {
   const auto want_groups = groups(sqlite);
   EXPECT_FALSE(want_groups.empty());
   EXPECT_EQ(groups(url), want_groups);
+}
+
+// The HNSW index is made with the parameters asked for, and made again only when they change:
+// an explicit ef_construction rebuilds it, the same settings again leave it alone.
+TEST(Postgres, HnswIndexFollowsItsParameters) {
+  POSTGRES_OR_SKIP(server);
+  const std::string url = fresh_database(server, "hnsw_params");
+  const std::string dir = test::scratch_dir("pg-hnsw-params");
+  test::make_images(dir + "/photos", 0, 6);
+  ASSERT_EQ(test::run_cli(index_args(dir + "/photos", url, " --index-type hnsw")).exit_code, 0);
+  pipeline::Library lib(url, pipeline::Library::Open::Existing);
+  int dim = 0;
+  lib.catalog().for_each_embedding([&](int64_t, std::span<const float> v) { dim = static_cast<int>(v.size()); });
+  ASSERT_GT(dim, 0);
+  auto observer = store::open_database(url);
+  const auto index = [&] {  // the index's definition and its object id
+    store::Statement s(*observer,
+                       "SELECT pg_get_indexdef(c.oid), c.oid::bigint FROM pg_class c WHERE c.relname = "
+                       "'contents_embedding_hnsw'");
+    return s.step() ? std::make_pair(s.text(0), s.i64(1)) : std::make_pair(std::string(), int64_t{-1});
+  };
+  const auto first = index();
+  EXPECT_NE(first.first.find("m='32'"), std::string::npos) << first.first;
+  EXPECT_NE(first.first.find("ef_construction='64'"), std::string::npos) << first.first;
+
+  index::IndexParams params;
+  params.type = index::IndexType::HNSW;
+  params.hnsw_ef_construction = 80;
+  store::ensure_pgvector_index(lib.catalog(), params, dim);
+  const auto asked = index();
+  EXPECT_NE(asked.first.find("ef_construction='80'"), std::string::npos) << asked.first;
+  EXPECT_NE(asked.second, first.second);
+  store::ensure_pgvector_index(lib.catalog(), params, dim);
+  EXPECT_EQ(index().second, asked.second);  // unchanged settings: the same index
+  params.hnsw_ef_construction = 0;
+  store::ensure_pgvector_index(lib.catalog(), params, dim);
+  EXPECT_NE(index().first.find("ef_construction='64'"), std::string::npos);
 }
 
 // Indexers on one database at once: two over the same folder, then three shards; each ends as

@@ -112,7 +112,12 @@ int pgvector_ef_construction(const index::IndexParams& params) {
 void ensure_pgvector_index(Catalog& catalog, const index::IndexParams& params, int dim) {
   if (params.type == index::IndexType::IVFPQ)
     throw_input("a PostgreSQL library searches with pgvector: use --index-type flat or hnsw, not ivfpq");
-  const std::string want = params.type == index::IndexType::HNSW ? fmt::format("hnsw m={} dim={}", params.hnsw_m, dim) : "";
+  // ef_construction is named only when asked for, so libraries built with the default keep
+  // their index (a changed setting rebuilds it).
+  const std::string asked_ef =
+      params.hnsw_ef_construction > 0 ? fmt::format(" ef_construction={}", params.hnsw_ef_construction) : "";
+  const std::string want =
+      params.type == index::IndexType::HNSW ? fmt::format("hnsw m={} dim={}{}", params.hnsw_m, dim, asked_ef) : "";
   if (catalog.meta(kIndexSetting).value_or("") == want) return;
   Database& db = catalog.database();
   Transaction tx(db);  // the writers' lock: two indexers never build it twice
