@@ -89,8 +89,8 @@ class Backend {
   virtual std::string device() const { return "cpu"; }
   // Largest batch worth running at once (bounds scratch memory).
   virtual int64_t max_batch() const { return 32; }
-  // Images per image-tower pass (a larger request runs as several): ViT-B/32 holds ~2.5 MB of
-  // activations per image in a pass.
+  // Images per image-tower pass (a larger request runs as several): a ViT-B/32 pass holds
+  // 1-1.5 MB of activations per image.
   virtual int64_t image_batch() const { return max_batch(); }
   // False when ops must not run from several threads at once (a GPU stream): callers serialise.
   virtual bool concurrent() const { return true; }

@@ -33,7 +33,6 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/half.h"
 #include "core/isa_clones.h"
 #include "core/thread_pool.h"
 #include "kernels/bf16_rows.h"
@@ -219,15 +218,13 @@ class OnednnBackend final : public CpuOpsBackend {
     return s;
   }
 
-  // bf16 and int8 keep the token table in bf16: half its fp32 size (51 of ViT-B/32's MB).
-  // Activations that only GEMMs read stay in bf16 between ops (layer norm, attention and
-  // linear layers round their outputs once; bf16 GEMMs read them as they are).
+  // In bf16 and int8, activations that only GEMMs read stay bf16 between ops (layer norm,
+  // attention and linear layers round their outputs once; bf16 GEMMs read them as they are).
   ElementType gemm_input_type() const override {
     return precision_ == Precision::Fp32 ? ElementType::F32 : ElementType::BF16;
   }
-  ElementType table_type() const override {
-    return precision_ == Precision::Fp32 ? ElementType::F32 : ElementType::BF16;
-  }
+  // The token table likewise: half its fp32 size (51 of ViT-B/32's MB).
+  ElementType table_type() const override { return gemm_input_type(); }
   Buffer adopt_table_bf16(std::vector<uint16_t>&& rows) override {
     auto table = std::make_shared<std::vector<uint16_t>>(std::move(rows));
     return {{table->data(), ElementType::BF16}, static_cast<int64_t>(table->size()), std::move(table)};
