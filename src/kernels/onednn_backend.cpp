@@ -57,7 +57,7 @@ struct ThreadState {
   std::vector<uint8_t> scratchpad;
   std::vector<int32_t> accumulators;  // int8 products
   std::vector<float> product;         // fp32 / bf16 products
-  std::vector<float> row;             // int8 with accumulate: one dequantised row before it is added
+  std::vector<float> row;             // one row of a bf16 output, finished in fp32 before it is rounded
   ThreadState() { omp_set_num_threads(1); }
 };
 
@@ -420,22 +420,20 @@ class OnednnBackend final : public CpuOpsBackend {
 
   // The block's product into y: the int8 rescale, the bias and the activation (then rounded
   // for a bf16 y), or with `accumulate` added to what y holds (the residual add; no activation
-  // then). Rows that cannot be finished in place are staged in ts.row.
+  // then). A bf16 y's rows are finished in ts.row first.
   static void epilogue(const PackedLinear& P, const LinearWeights& w, const ColumnBlock& blk, int64_t r0, int64_t rows,
                        const ConvertedInput& in, ThreadState& ts, View y, Activation act, bool accumulate) {
     const float* bias = w.bias.empty() ? nullptr : w.bias.ptr() + blk.n0;
     const int64_t n = blk.width;
     float* const y_f32 = y.f32_or_null();
-    const bool int8 = P.precision == Precision::Int8, staged = !y_f32 || (int8 && accumulate);
-    if (staged) at_least(ts.row, static_cast<size_t>(n));
+    if (!y_f32) at_least(ts.row, static_cast<size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t at = (r0 + r) * P.n + blk.n0;
-      float* out = staged ? ts.row.data() : y_f32 + at;
-      if (int8) {
+      float* out = y_f32 ? y_f32 + at : ts.row.data();
+      if (P.precision == Precision::Int8) {
         const auto row = static_cast<size_t>(r0 + r);
         dequantize_row(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
-                       P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out);
-        if (accumulate) store_row(out, nullptr, n, /*accumulate=*/true, y_f32 + at);
+                       P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out, accumulate);
       } else {
         store_row(ts.product.data() + r * n, bias, n, accumulate, out);
       }

@@ -48,13 +48,18 @@ CLIPDEX_ISA_CLONES void quantize_row_s8(const float* w, int64_t k, float levels,
 
 CLIPDEX_ISA_CLONES void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale,
                                        const int32_t* column_sum, const float* weight_scale, const float* bias,
-                                       float* y) {
-  if (bias)
-    for (int64_t j = 0; j < n; ++j)
-      y[j] = static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j];
+                                       float* y, bool accumulate) {
+  const auto value = [&](int64_t j) {
+    return static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]);
+  };
+  if (accumulate && bias)
+    for (int64_t j = 0; j < n; ++j) y[j] += value(j) + bias[j];
+  else if (accumulate)
+    for (int64_t j = 0; j < n; ++j) y[j] += value(j);
+  else if (bias)
+    for (int64_t j = 0; j < n; ++j) y[j] = value(j) + bias[j];
   else
-    for (int64_t j = 0; j < n; ++j)
-      y[j] = static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]);
+    for (int64_t j = 0; j < n; ++j) y[j] = value(j);
 }
 
 }  // namespace clipdex::kernels

@@ -11,8 +11,9 @@ void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uin
 // w[0, k) -> q = round(w / scale) in [-levels, levels], scale = max|w| / levels; sum = Σ q.
 void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum);
 
-// y[j] = (acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j] (bias may be null).
+// y[j] = (acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j] (bias may be
+// null); with `accumulate`, y[j] += the same (the residual add, in the same pass).
 void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale, const int32_t* column_sum,
-                    const float* weight_scale, const float* bias, float* y);
+                    const float* weight_scale, const float* bias, float* y, bool accumulate = false);
 
 }  // namespace clipdex::kernels
