@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/attention_head.h"
 #include "kernels/backend.h"
 
 using namespace clipdex;
@@ -96,4 +97,31 @@ TEST(Attention, SingleQueryPoolingMatchesThePlainDefinition) {
       }
     EXPECT_LT(max_abs_difference(got, want), 2e-5f) << "d=" << d;
   }
+}
+
+// Each compiled form of the head kernel this CPU runs (16-float vectors for AVX-512, 8 for AVX2,
+// 4 for the baseline), not only the one the backend picks: query groups of four and the single
+// queries after them, causal and not, ragged head sizes.
+TEST(Attention, EveryCompiledFormMatchesThePlainDefinition) {
+  using kernels::AttendForm;
+  int checked = 0;
+  for (AttendForm form : {AttendForm::Avx512, AttendForm::Avx2, AttendForm::Baseline}) {
+    if (!kernels::attend_form_runs(form)) continue;
+    ++checked;
+    for (int64_t d : {64, 24, 8}) {
+      for (bool causal : {false, true}) {
+        for (int64_t L : {1, 3, 4, 7, 16, 50, 77}) {
+          const auto qkv = random_values(static_cast<size_t>(L * 3 * d), uint32_t(L * 7 + d) + causal, 1.5f);
+          std::vector<float> got(static_cast<size_t>(L * d), -7.0f), want(got.size()), scratch;
+          kernels::attend_head({qkv.data(), 3 * d, qkv.data() + d, qkv.data() + 2 * d, 3 * d, L, L, d,
+                                1.0f / std::sqrt(float(d)), causal},
+                               got.data(), d, scratch, form);
+          reference_head(qkv.data(), 3 * d, qkv.data() + d, qkv.data() + 2 * d, 3 * d, L, L, d, causal, want.data(), d);
+          EXPECT_LT(max_abs_difference(got, want), 2e-5f)
+              << "form " << int(form) << " d=" << d << " L=" << L << " causal=" << causal;
+        }
+      }
+    }
+  }
+  EXPECT_GE(checked, 1);  // the baseline runs everywhere
 }

@@ -1,147 +1,243 @@
 // One attention head as sums of scaled rows: with the keys transposed once per head, a query's
-// scores are Σ_t q[t] · Kᵀ[t, :] and its output Σ_j p[j] · V[j, :], both accumulated over
-// blocks of 64 columns held in registers, then 16, then the rest. Compiled per ISA level.
+// scores are Σ_t q[t] · Kᵀ[t, :] and its output Σ_j p[j] · V[j, :], accumulated over blocks of
+// columns held in registers, four queries at a time.
+//
+// Written with GCC vector types of N floats, N the width of one register of the ISA: 16 with
+// AVX-512, 8 with AVX2, 4 for the SSE2 baseline. One width for all (as the other kernels' target
+// clones have it) failed off AVX-512: GCC kept wider vectors as several registers and spilled
+// the sums. A ViT-B/32 head (50 x 64, -O3, Zen 5, each form forced): 6.3 us with AVX-512, 15 with
+// AVX2, 30 with SSE2 — where the single-width kernel before it took 172 us with AVX2 (10 with
+// AVX-512).
 #include "kernels/attention_head.h"
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
-#include "core/isa_clones.h"
+#include "core/error.h"
 #include "kernels/fast_math.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
 namespace {
 
-typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
+template <int N>
+struct Lanes {
+  typedef float type __attribute__((vector_size(N * sizeof(float))));
+};
 
-// out[0, W) = alpha · Σ_t a[t] · b[t * ldb + (0, W)], W a multiple of 16. Written with GCC
-// vector types so the sums stay in registers (as a plain loop GCC unrolled it and kept them on
-// the stack); even and odd t go to separate sums, so 2 x W / 16 multiply-add chains run at once
-// (W / 16 alone waited on the FMA latency). Each ISA clone of the caller lowers the vectors to
-// its own width.
-template <int W>
+// out[0, W) = alpha · Σ_t a[t] · b[t * ldb + (0, W)], W a multiple of N. Even and odd t go to
+// separate sums, so 2 x W / N multiply-add chains run at once (W / N alone waited on the FMA
+// latency); the sums stay in registers (as a plain loop GCC kept them on the stack).
+template <int N, int W>
 [[gnu::always_inline]] inline void scaled_row_sum(const float* a, int64_t n, const float* b, int64_t ldb, float alpha,
                                                   float* out) {
-  constexpr int kVectors = W / 16;
-  Lanes even[kVectors] = {}, odd[kVectors] = {};
+  using V = typename Lanes<N>::type;
+  constexpr int kVectors = W / N;
+  V even[kVectors] = {}, odd[kVectors] = {};
   int64_t t = 0;
   for (; t + 2 <= n; t += 2) {
     const float a0 = a[t], a1 = a[t + 1];
     const float* b0 = b + t * ldb;
     const float* b1 = b0 + ldb;
     for (int v = 0; v < kVectors; ++v) {
-      Lanes x0, x1;
-      std::memcpy(&x0, b0 + 16 * v, sizeof x0);
-      std::memcpy(&x1, b1 + 16 * v, sizeof x1);
+      V x0, x1;
+      std::memcpy(&x0, b0 + N * v, sizeof x0);
+      std::memcpy(&x1, b1 + N * v, sizeof x1);
       even[v] += a0 * x0;
       odd[v] += a1 * x1;
     }
   }
   if (t < n)
     for (int v = 0; v < kVectors; ++v) {
-      Lanes x;
-      std::memcpy(&x, b + t * ldb + 16 * v, sizeof x);
+      V x;
+      std::memcpy(&x, b + t * ldb + N * v, sizeof x);
       even[v] += a[t] * x;
     }
   for (int v = 0; v < kVectors; ++v) {
-    const Lanes scaled = (even[v] + odd[v]) * alpha;
-    std::memcpy(out + 16 * v, &scaled, sizeof scaled);
+    const V scaled = (even[v] + odd[v]) * alpha;
+    std::memcpy(out + N * v, &scaled, sizeof scaled);
   }
 }
 
-// The same over `width` columns. Inlined into each ISA clone of the caller (as a call it was
-// compiled once, for the baseline).
+// The same over `width` columns: blocks of 4N, then N, then the rest.
+template <int N>
 [[gnu::always_inline]] inline void scaled_rows_sum(const float* a, int64_t n, const float* b, int64_t ldb,
                                                    int64_t width, float alpha, float* out) {
   int64_t c = 0;
-  for (; c + 64 <= width; c += 64) scaled_row_sum<64>(a, n, b + c, ldb, alpha, out + c);
-  for (; c + 16 <= width; c += 16) scaled_row_sum<16>(a, n, b + c, ldb, alpha, out + c);
+  for (; c + 4 * N <= width; c += 4 * N) scaled_row_sum<N, 4 * N>(a, n, b + c, ldb, alpha, out + c);
+  for (; c + N <= width; c += N) scaled_row_sum<N, N>(a, n, b + c, ldb, alpha, out + c);
   if (c == width) return;
-  const int64_t rest = width - c;  // < 16: b's row may end right after it
-  float acc[16] = {};
+  const int64_t rest = width - c;  // < N: b's row may end right after it
+  float acc[N] = {};
   for (int64_t t = 0; t < n; ++t)
     for (int64_t j = 0; j < rest; ++j) acc[j] += a[t] * b[t * ldb + c + j];
   for (int64_t j = 0; j < rest; ++j) out[c + j] = acc[j] * alpha;
 }
 
-int64_t round_up16(int64_t n) { return (n + 15) / 16 * 16; }
-
-// Swaps the off-diagonal B x B blocks of each 2B x 2B block between rows top and bottom (a
-// shuffle index >= 16 picks from bottom). Applied to row pairs (i, i + B) for B = 8, 4, 2, 1 it
-// transposes 16 x 16.
-template <int B>
-[[gnu::always_inline]] inline void swap_blocks(Lanes& top, Lanes& bottom) {
-  const Lanes t = top, u = bottom;
-  if constexpr (B == 8) {
-    top = __builtin_shufflevector(t, u, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    bottom = __builtin_shufflevector(t, u, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  } else if constexpr (B == 4) {
-    top = __builtin_shufflevector(t, u, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-    bottom = __builtin_shufflevector(t, u, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-  } else if constexpr (B == 2) {
-    top = __builtin_shufflevector(t, u, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    bottom = __builtin_shufflevector(t, u, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-  } else {
-    static_assert(B == 1);
-    top = __builtin_shufflevector(t, u, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-    bottom = __builtin_shufflevector(t, u, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+// The same for Q rows of a at once, 2N columns at a time: each row of b loaded feeds all Q sums
+// (one query at a time, attention did one multiply-add per load); Q x 2 sums are the chains.
+template <int N, int Q>
+[[gnu::always_inline]] inline void scaled_rows_sums(const float* const (&a)[Q], int64_t n, const float* b, int64_t ldb,
+                                                    int64_t width, const float (&alpha)[Q], float* const (&out)[Q]) {
+  using V = typename Lanes<N>::type;
+  int64_t c = 0;
+  for (; c + 2 * N <= width; c += 2 * N) {
+    V acc[Q][2] = {};
+    for (int64_t t = 0; t < n; ++t) {
+      V x0, x1;
+      std::memcpy(&x0, b + t * ldb + c, sizeof x0);
+      std::memcpy(&x1, b + t * ldb + c + N, sizeof x1);
+      for (int q = 0; q < Q; ++q) {
+        acc[q][0] += a[q][t] * x0;
+        acc[q][1] += a[q][t] * x1;
+      }
+    }
+    for (int q = 0; q < Q; ++q) {
+      const V lo = acc[q][0] * alpha[q], hi = acc[q][1] * alpha[q];
+      std::memcpy(out[q] + c, &lo, sizeof lo);
+      std::memcpy(out[q] + c + N, &hi, sizeof hi);
+    }
   }
+  if (c < width)
+    for (int q = 0; q < Q; ++q) scaled_rows_sum<N>(a[q], n, b + c, ldb, width - c, alpha[q], out[q] + c);
 }
 
-template <int B>
-[[gnu::always_inline]] inline void swap_all_blocks(Lanes* r) {
-  for (int i = 0; i < 16; ++i)
-    if (i % (2 * B) < B) swap_blocks<B>(r[i], r[i + B]);
+// Swaps the off-diagonal B x B blocks of each 2B x 2B block between rows top and bottom of an
+// N x N tile (a shuffle index >= N picks from bottom); over row pairs (i, i + B) for B = N/2 .. 1
+// it transposes the tile.
+template <int N, int B, size_t... I>
+[[gnu::always_inline]] inline void swap_blocks(typename Lanes<N>::type& top, typename Lanes<N>::type& bottom,
+                                               std::index_sequence<I...>) {
+  const auto t = top, u = bottom;
+  // Lane i of the new top: its own lane where (i / B) is even, else lane i - B of bottom; the
+  // new bottom mirrors it.
+  top = __builtin_shufflevector(t, u, ((I / B) % 2 == 0 ? I : N + I - B)...);
+  bottom = __builtin_shufflevector(t, u, ((I / B) % 2 == 0 ? I + B : N + I)...);
 }
 
-// kt[t * lp + j] = k[j * ldk + t] for j < keys, t < d: 16 x 16 tiles through vector shuffles
-// (as scalar stores the transpose took a fifth of the head's time), the ragged edges plainly.
+template <int N, int B>
+[[gnu::always_inline]] inline void swap_all_blocks(typename Lanes<N>::type* r) {
+  for (int i = 0; i < N; ++i)
+    if (i % (2 * B) < B) swap_blocks<N, B>(r[i], r[i + B], std::make_index_sequence<N>{});
+}
+
+// kt[t * lp + j] = k[j * ldk + t] for j < keys, t < d: N x N tiles through vector shuffles (as
+// scalar stores the transpose took a fifth of the head's time), the ragged edges plainly.
+template <int N>
 [[gnu::always_inline]] inline void transpose_keys(const float* k, int64_t ldk, int64_t keys, int64_t d, float* kt,
                                                   int64_t lp) {
-  const int64_t full_keys = keys / 16 * 16, full_d = d / 16 * 16;
-  for (int64_t j0 = 0; j0 < full_keys; j0 += 16)
-    for (int64_t t0 = 0; t0 < full_d; t0 += 16) {
-      Lanes r[16];
-      for (int i = 0; i < 16; ++i) std::memcpy(&r[i], k + (j0 + i) * ldk + t0, sizeof(Lanes));
-      swap_all_blocks<8>(r);
-      swap_all_blocks<4>(r);
-      swap_all_blocks<2>(r);
-      swap_all_blocks<1>(r);
-      for (int i = 0; i < 16; ++i) std::memcpy(kt + (t0 + i) * lp + j0, &r[i], sizeof(Lanes));
+  using V = typename Lanes<N>::type;
+  const int64_t full_keys = keys / N * N, full_d = d / N * N;
+  for (int64_t j0 = 0; j0 < full_keys; j0 += N)
+    for (int64_t t0 = 0; t0 < full_d; t0 += N) {
+      V r[N];
+      for (int i = 0; i < N; ++i) std::memcpy(&r[i], k + (j0 + i) * ldk + t0, sizeof(V));
+      if constexpr (N >= 16) swap_all_blocks<N, 8>(r);
+      if constexpr (N >= 8) swap_all_blocks<N, 4>(r);
+      swap_all_blocks<N, 2>(r);
+      swap_all_blocks<N, 1>(r);
+      for (int i = 0; i < N; ++i) std::memcpy(kt + (t0 + i) * lp + j0, &r[i], sizeof(V));
     }
   for (int64_t j = 0; j < keys; ++j)
     for (int64_t t = j < full_keys ? full_d : 0; t < d; ++t) kt[t * lp + j] = k[j * ldk + t];
 }
 
-// Scratch: kt [d, lp] with lp = round_up16(keys), scores [lp], and the values packed [keys, d]
-// (in place their rows lie 3 x width apart, which the cache holds poorly).
-CLIPDEX_ISA_CLONES void attend(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
+int64_t round_up16(int64_t n) { return (n + 15) / 16 * 16; }
+
+constexpr int kQueryGroup = 4;  // queries attended together
+
+// Scratch: kt [d, lp] with lp = round_up16(keys), scores [kQueryGroup, lp], and the values
+// packed [keys, d] (in place their rows lie 3 x width apart, which the cache holds poorly).
+template <int N>
+[[gnu::always_inline]] inline void attend(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
   float* kt = scratch;
   float* scores = kt + in.d * lp;
-  float* values = scores + lp;
-  transpose_keys(in.k, in.ldkv, in.keys, in.d, kt, lp);
+  float* values = scores + kQueryGroup * lp;
+  transpose_keys<N>(in.k, in.ldkv, in.keys, in.d, kt, lp);
   for (int64_t j = 0; j < in.keys; ++j) std::memcpy(values + j * in.d, in.v + j * in.ldkv, in.d * sizeof(float));
-  for (int64_t i = 0; i < in.queries; ++i) {
-    const int64_t seen = in.causal ? std::min(i + 1, in.keys) : in.keys;
+  int64_t i = 0;
+  // Groups of queries: scores over the keys the group's last query sees (a causal group's
+  // earlier queries see fewer: their extra probabilities are set to zero).
+  for (; i + kQueryGroup <= in.queries; i += kQueryGroup) {
+    const float* q[kQueryGroup];
+    const float* probabilities[kQueryGroup];
+    float* p[kQueryGroup];
+    float* o[kQueryGroup];
+    float scale[kQueryGroup], norm[kQueryGroup];
+    int64_t seen[kQueryGroup];
+    for (int g = 0; g < kQueryGroup; ++g) {
+      q[g] = in.q + (i + g) * in.ldq;
+      p[g] = scores + g * lp;
+      probabilities[g] = p[g];
+      o[g] = out + (i + g) * ldo;
+      scale[g] = in.scale;
+      seen[g] = in.causal ? std::min(i + g + 1, in.keys) : in.keys;
+    }
+    const int64_t span = seen[kQueryGroup - 1];
     // Whole blocks of 16 scores (kt's padding keeps them in bounds); only `seen` count.
-    scaled_rows_sum(in.q + i * in.ldq, in.d, kt, lp, round_up16(seen), in.scale, scores);
+    scaled_rows_sums<N, kQueryGroup>(q, in.d, kt, lp, round_up16(span), scale, p);
+    for (int g = 0; g < kQueryGroup; ++g) {
+      const float top = lane_max(p[g], seen[g]);
+      for (int64_t j = 0; j < seen[g]; ++j) p[g][j] = fast_exp(p[g][j] - top);
+      norm[g] = 1.0f / static_cast<float>(lane_sum(p[g], seen[g]));
+      std::fill(p[g] + seen[g], p[g] + span, 0.0f);
+    }
+    scaled_rows_sums<N, kQueryGroup>(probabilities, span, values, in.d, in.d, norm, o);
+  }
+  for (; i < in.queries; ++i) {
+    const int64_t seen = in.causal ? std::min(i + 1, in.keys) : in.keys;
+    scaled_rows_sum<N>(in.q + i * in.ldq, in.d, kt, lp, round_up16(seen), in.scale, scores);
     const float top = lane_max(scores, seen);
     for (int64_t j = 0; j < seen; ++j) scores[j] = fast_exp(scores[j] - top);
     const auto total = static_cast<float>(lane_sum(scores, seen));
-    scaled_rows_sum(scores, seen, values, in.d, in.d, 1.0f / total, out + i * ldo);
+    scaled_rows_sum<N>(scores, seen, values, in.d, in.d, 1.0f / total, out + i * ldo);
   }
+}
+
+using AttendFn = void (*)(const HeadInput&, float*, int64_t, float*, int64_t);
+
+void attend_baseline(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
+  attend<4>(in, scratch, lp, out, ldo);
+}
+
+#if defined(__x86_64__) && !defined(__clang__)
+__attribute__((target("arch=x86-64-v4"))) void attend_avx512(const HeadInput& in, float* scratch, int64_t lp,
+                                                              float* out, int64_t ldo) {
+  attend<16>(in, scratch, lp, out, ldo);
+}
+
+__attribute__((target("arch=x86-64-v3"))) void attend_avx2(const HeadInput& in, float* scratch, int64_t lp,
+                                                            float* out, int64_t ldo) {
+  attend<8>(in, scratch, lp, out, ldo);
+}
+#endif
+
+AttendFn attend_form(AttendForm form) {
+#if defined(__x86_64__) && !defined(__clang__)
+  __builtin_cpu_init();
+  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+  if (form == AttendForm::Best) form = v4 ? AttendForm::Avx512 : v3 ? AttendForm::Avx2 : AttendForm::Baseline;
+  if (form == AttendForm::Avx512) return v4 ? attend_avx512 : nullptr;
+  if (form == AttendForm::Avx2) return v3 ? attend_avx2 : nullptr;
+#endif
+  return form == AttendForm::Best || form == AttendForm::Baseline ? attend_baseline : nullptr;
 }
 
 }  // namespace
 
-void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch) {
+bool attend_form_runs(AttendForm form) { return attend_form(form) != nullptr; }
+
+void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, AttendForm form) {
   if (in.queries <= 0 || in.keys <= 0) return;
+  static const AttendFn best = attend_form(AttendForm::Best);
+  const AttendFn attend_fn = form == AttendForm::Best ? best : attend_form(form);
+  if (!attend_fn) throw Error("this CPU cannot run the attention kernel form asked for");
   const int64_t lp = round_up16(in.keys);
   // Past the keys kt holds zeros or an earlier head's values: their scores are never used.
-  const auto need = static_cast<size_t>((in.d + 1) * lp + in.keys * in.d);
+  const auto need = static_cast<size_t>((in.d + kQueryGroup) * lp + in.keys * in.d);
   if (scratch.size() < need) scratch.resize(need);
-  attend(in, scratch.data(), lp, out, ldo);
+  attend_fn(in, scratch.data(), lp, out, ldo);
 }
 
 }  // namespace clipdex::kernels
