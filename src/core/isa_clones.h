@@ -9,3 +9,49 @@
 #else
 #define CLIPDEX_ISA_CLONES
 #endif
+
+// Where a loop's vector width must follow the ISA (GCC vector types, whose width one source
+// fixes: a 16-float vector on an AVX2 CPU became register pairs and spills, 20-45x slower), it is
+// written as a template on the width and compiled once per level with these attributes, and
+// for_this_cpu picks the one to call.
+#if defined(__x86_64__) && !defined(__clang__)
+#define CLIPDEX_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+#define CLIPDEX_TARGET_V3 __attribute__((target("arch=x86-64-v3")))
+#else
+#define CLIPDEX_TARGET_V4
+#define CLIPDEX_TARGET_V3
+#endif
+
+namespace clipdex {
+
+// The widest x86-64 level this CPU runs: 4 (AVX-512), 3 (AVX2 with FMA) or 1 (the baseline, and
+// every build without the levels above).
+inline int cpu_isa_level() {
+#if defined(__x86_64__) && !defined(__clang__)
+  static const int level = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("x86-64-v4") ? 4 : __builtin_cpu_supports("x86-64-v3") ? 3 : 1;
+  }();
+  return level;
+#else
+  return 1;
+#endif
+}
+
+// The one of a function's per-level builds (CLIPDEX_TARGET_V4 / _V3 / none) this CPU runs.
+template <typename Fn>
+Fn for_this_cpu(Fn v4, Fn v3, Fn baseline) {
+  const int level = cpu_isa_level();
+  return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
+}
+
+// The build for `level` (4, 3 or 1; 0 = for_this_cpu), or null where this CPU cannot run it:
+// the tests check each level the CPU has.
+template <typename Fn>
+Fn at_isa_level(int level, Fn v4, Fn v3, Fn baseline) {
+  if (level == 0) return for_this_cpu(v4, v3, baseline);
+  if (level > cpu_isa_level()) return nullptr;
+  return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
+}
+
+}  // namespace clipdex

@@ -15,16 +15,12 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/isa_clones.h"
 #include "kernels/fast_math.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
 namespace {
-
-template <int N>
-struct Lanes {
-  typedef float type __attribute__((vector_size(N * sizeof(float))));
-};
 
 // out[0, W) = alpha · Σ_t a[t] · b[t * ldb + (0, W)], W a multiple of N. Even and odd t go to
 // separate sums, so 2 x W / N multiply-add chains run at once (W / N alone waited on the FMA
@@ -32,7 +28,7 @@ struct Lanes {
 template <int N, int W>
 [[gnu::always_inline]] inline void scaled_row_sum(const float* a, int64_t n, const float* b, int64_t ldb, float alpha,
                                                   float* out) {
-  using V = typename Lanes<N>::type;
+  using V = typename FloatVector<N>::type;
   constexpr int kVectors = W / N;
   V even[kVectors] = {}, odd[kVectors] = {};
   int64_t t = 0;
@@ -80,7 +76,7 @@ template <int N>
 template <int N, int Q>
 [[gnu::always_inline]] inline void scaled_rows_sums(const float* const (&a)[Q], int64_t n, const float* b, int64_t ldb,
                                                     int64_t width, const float (&alpha)[Q], float* const (&out)[Q]) {
-  using V = typename Lanes<N>::type;
+  using V = typename FloatVector<N>::type;
   int64_t c = 0;
   for (; c + 2 * N <= width; c += 2 * N) {
     V acc[Q][2] = {};
@@ -107,7 +103,7 @@ template <int N, int Q>
 // N x N tile (a shuffle index >= N picks from bottom); over row pairs (i, i + B) for B = N/2 .. 1
 // it transposes the tile.
 template <int N, int B, size_t... I>
-[[gnu::always_inline]] inline void swap_blocks(typename Lanes<N>::type& top, typename Lanes<N>::type& bottom,
+[[gnu::always_inline]] inline void swap_blocks(typename FloatVector<N>::type& top, typename FloatVector<N>::type& bottom,
                                                std::index_sequence<I...>) {
   const auto t = top, u = bottom;
   // Lane i of the new top: its own lane where (i / B) is even, else lane i - B of bottom; the
@@ -117,7 +113,7 @@ template <int N, int B, size_t... I>
 }
 
 template <int N, int B>
-[[gnu::always_inline]] inline void swap_all_blocks(typename Lanes<N>::type* r) {
+[[gnu::always_inline]] inline void swap_all_blocks(typename FloatVector<N>::type* r) {
   for (int i = 0; i < N; ++i)
     if (i % (2 * B) < B) swap_blocks<N, B>(r[i], r[i + B], std::make_index_sequence<N>{});
 }
@@ -127,7 +123,7 @@ template <int N, int B>
 template <int N>
 [[gnu::always_inline]] inline void transpose_keys(const float* k, int64_t ldk, int64_t keys, int64_t d, float* kt,
                                                   int64_t lp) {
-  using V = typename Lanes<N>::type;
+  using V = typename FloatVector<N>::type;
   const int64_t full_keys = keys / N * N, full_d = d / N * N;
   for (int64_t j0 = 0; j0 < full_keys; j0 += N)
     for (int64_t t0 = 0; t0 < full_d; t0 += N) {
@@ -178,7 +174,7 @@ template <int N>
     // Whole blocks of 16 scores (kt's padding keeps them in bounds); only `seen` count.
     scaled_rows_sums<N, kQueryGroup>(q, in.d, kt, lp, round_up16(span), scale, p);
     for (int g = 0; g < kQueryGroup; ++g) {
-      const float top = lane_max(p[g], seen[g]);
+      const float top = lane_max<N>(p[g], seen[g]);
       for (int64_t j = 0; j < seen[g]; ++j) p[g][j] = fast_exp(p[g][j] - top);
       norm[g] = 1.0f / static_cast<float>(lane_sum(p[g], seen[g]));
       std::fill(p[g] + seen[g], p[g] + span, 0.0f);
@@ -188,7 +184,7 @@ template <int N>
   for (; i < in.queries; ++i) {
     const int64_t seen = in.causal ? std::min(i + 1, in.keys) : in.keys;
     scaled_rows_sum<N>(in.q + i * in.ldq, in.d, kt, lp, round_up16(seen), in.scale, scores);
-    const float top = lane_max(scores, seen);
+    const float top = lane_max<N>(scores, seen);
     for (int64_t j = 0; j < seen; ++j) scores[j] = fast_exp(scores[j] - top);
     const auto total = static_cast<float>(lane_sum(scores, seen));
     scaled_rows_sum<N>(scores, seen, values, in.d, in.d, 1.0f / total, out + i * ldo);
@@ -200,28 +196,23 @@ using AttendFn = void (*)(const HeadInput&, float*, int64_t, float*, int64_t);
 void attend_baseline(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
   attend<4>(in, scratch, lp, out, ldo);
 }
-
-#if defined(__x86_64__) && !defined(__clang__)
-__attribute__((target("arch=x86-64-v4"))) void attend_avx512(const HeadInput& in, float* scratch, int64_t lp,
-                                                              float* out, int64_t ldo) {
+CLIPDEX_TARGET_V4 void attend_v4(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
   attend<16>(in, scratch, lp, out, ldo);
 }
-
-__attribute__((target("arch=x86-64-v3"))) void attend_avx2(const HeadInput& in, float* scratch, int64_t lp,
-                                                            float* out, int64_t ldo) {
+CLIPDEX_TARGET_V3 void attend_v3(const HeadInput& in, float* scratch, int64_t lp, float* out, int64_t ldo) {
   attend<8>(in, scratch, lp, out, ldo);
 }
-#endif
 
+// The form asked for, or null where this CPU (or a build without the levels) cannot run it.
 AttendFn attend_form(AttendForm form) {
-#if defined(__x86_64__) && !defined(__clang__)
-  __builtin_cpu_init();
-  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
-  if (form == AttendForm::Best) form = v4 ? AttendForm::Avx512 : v3 ? AttendForm::Avx2 : AttendForm::Baseline;
-  if (form == AttendForm::Avx512) return v4 ? attend_avx512 : nullptr;
-  if (form == AttendForm::Avx2) return v3 ? attend_avx2 : nullptr;
-#endif
-  return form == AttendForm::Best || form == AttendForm::Baseline ? attend_baseline : nullptr;
+  const int level = cpu_isa_level();
+  switch (form) {
+    case AttendForm::Best: return for_this_cpu<AttendFn>(attend_v4, attend_v3, attend_baseline);
+    case AttendForm::Avx512: return level >= 4 ? attend_v4 : nullptr;
+    case AttendForm::Avx2: return level >= 3 ? attend_v3 : nullptr;
+    case AttendForm::Baseline: return attend_baseline;
+  }
+  return nullptr;
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace clipdex::kernels {
 // e^x: Cody–Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 Taylor polynomial for e^r
 // (relative error ~1e-7), scaled by 2^n built in the exponent bits. Saturates outside
 // [-87.3, 88.3] to the float range's ends instead of producing inf or denormals.
-inline float fast_exp(float x) {
+[[gnu::always_inline]] inline float fast_exp(float x) {
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
   // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
@@ -31,7 +31,7 @@ inline float fast_exp(float x) {
 }
 
 // erf(x): Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), odd extension.
-inline float fast_erf(float x) {
+[[gnu::always_inline]] inline float fast_erf(float x) {
   const float a = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * a);
   float p = 1.061405429f;

@@ -1,7 +1,7 @@
 #pragma once
-// Reductions over a row kept in 16 independent lanes, so GCC vectorises them without
-// -ffast-math (a single running min / sum is a dependency chain it must keep in order). Inline:
-// each ISA clone of a caller (core/isa_clones.h) gets its own vector width.
+// Reductions over a row kept in independent lanes, so GCC vectorises them without -ffast-math (a
+// single running min / sum is a dependency chain it must keep in order). Inline: each ISA clone
+// of a caller (core/isa_clones.h) gets its own code.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -10,13 +10,22 @@ namespace clipdex::kernels {
 
 constexpr int64_t kLanes = 16;
 
-// lo = min(0, x...), hi = max(0, x...) over x[0, k). Written with GCC vector types: as a loop
-// over lanes GCC left the compare-and-select scalar (NaN rules), 7.5% of an int8 forward pass.
-inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
-  typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+// A GCC vector of N floats (the attribute on a typedef that depends on N needs a class template).
+template <int N>
+struct FloatVector {
+  typedef float type __attribute__((vector_size(N * sizeof(float))));
+};
+
+// lo = min(0, x...), hi = max(0, x...) over x[0, k), in vectors of N floats: N must be the width
+// of one register of the caller's ISA (core/isa_clones.h's for_this_cpu). Written with GCC vector
+// types: as a loop over lanes GCC left the compare-and-select scalar (NaN rules), 7.5% of an int8
+// forward pass.
+template <int N>
+[[gnu::always_inline]] inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
+  using Lanes = typename FloatVector<N>::type;
   Lanes l = {}, h = {};
   int64_t i = 0;
-  for (; i + kLanes <= k; i += kLanes) {
+  for (; i + N <= k; i += N) {
     Lanes v;
     std::memcpy(&v, x + i, sizeof v);
     l = v < l ? v : l;
@@ -24,7 +33,7 @@ inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
   }
   lo = 0.0f;
   hi = 0.0f;
-  for (int64_t j = 0; j < kLanes; ++j) {
+  for (int64_t j = 0; j < N; ++j) {
     lo = std::min(lo, l[j]);
     hi = std::max(hi, h[j]);
   }
@@ -34,20 +43,21 @@ inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
   }
 }
 
-// max(x[0, k)) for k >= 1 (the same vector-type form as above).
-inline float lane_max(const float* x, int64_t k) {
-  typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+// max(x[0, k)) for k >= 1 (the same vector-type form as above, N likewise).
+template <int N>
+[[gnu::always_inline]] inline float lane_max(const float* x, int64_t k) {
+  using Lanes = typename FloatVector<N>::type;
   float hi = x[0];
   int64_t i = 0;
-  if (k >= kLanes) {
+  if (k >= N) {
     Lanes h;
     std::memcpy(&h, x, sizeof h);
-    for (i = kLanes; i + kLanes <= k; i += kLanes) {
+    for (i = N; i + N <= k; i += N) {
       Lanes v;
       std::memcpy(&v, x + i, sizeof v);
       h = v > h ? v : h;
     }
-    for (int64_t j = 0; j < kLanes; ++j) hi = std::max(hi, h[j]);
+    for (int64_t j = 0; j < N; ++j) hi = std::max(hi, h[j]);
   }
   for (; i < k; ++i) hi = std::max(hi, x[i]);
   return hi;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
 #include "core/isa_clones.h"
 #include "kernels/lane_reduce.h"
 
@@ -10,11 +11,13 @@ namespace clipdex::kernels {
 namespace {
 
 // Round to nearest (even) for |v| < 2^22 without a libm call, so the loop vectorises.
-inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
+[[gnu::always_inline]] inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
-CLIPDEX_ISA_CLONES void quantize_row(const float* x, int64_t k, float levels, uint8_t* q, float& scale, int32_t& zero) {
+template <int N>
+[[gnu::always_inline]] inline void quantize_row(const float* x, int64_t k, float levels, uint8_t* q, float& scale,
+                                                int32_t& zero) {
   float lo = 0.0f, hi = 0.0f;
-  lane_min_max(x, k, lo, hi);
+  lane_min_max<N>(x, k, lo, hi);
   const float s = hi > lo ? (hi - lo) / levels : 1.0f;
   const float z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
   const float inv = 1.0f / s;
@@ -23,16 +26,17 @@ CLIPDEX_ISA_CLONES void quantize_row(const float* x, int64_t k, float levels, ui
   zero = static_cast<int32_t>(z);
 }
 
-}  // namespace
-
-void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
-  for (int64_t r = 0; r < rows; ++r) quantize_row(x + r * k, k, levels, q + r * k, scale[r], zero[r]);
+template <int N>
+[[gnu::always_inline]] inline void quantize_rows(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q,
+                                                 float* scale, int32_t* zero) {
+  for (int64_t r = 0; r < rows; ++r) quantize_row<N>(x + r * k, k, levels, q + r * k, scale[r], zero[r]);
 }
 
-CLIPDEX_ISA_CLONES void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale,
-                                        int32_t& sum) {
+template <int N>
+[[gnu::always_inline]] inline void quantize_weights(const float* w, int64_t k, float levels, int8_t* q, float& scale,
+                                                    int32_t& sum) {
   float lo = 0.0f, hi = 0.0f;
-  lane_min_max(w, k, lo, hi);
+  lane_min_max<N>(w, k, lo, hi);
   const float amax = std::max(-lo, hi);
   const float s = amax > 0.0f ? amax / levels : 1.0f;
   const float inv = 1.0f / s;
@@ -44,6 +48,48 @@ CLIPDEX_ISA_CLONES void quantize_row_s8(const float* w, int64_t k, float levels,
   }
   scale = s;
   sum = total;
+}
+
+// Each compiled per x86-64 level with its register width (core/isa_clones.h).
+using RowsFn = void (*)(const float*, int64_t, int64_t, float, uint8_t*, float*, int32_t*);
+using WeightsFn = void (*)(const float*, int64_t, float, int8_t*, float&, int32_t&);
+CLIPDEX_TARGET_V4 void rows_v4(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                               int32_t* zero) {
+  quantize_rows<16>(x, rows, k, levels, q, scale, zero);
+}
+CLIPDEX_TARGET_V3 void rows_v3(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                               int32_t* zero) {
+  quantize_rows<8>(x, rows, k, levels, q, scale, zero);
+}
+void rows_baseline(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
+  quantize_rows<4>(x, rows, k, levels, q, scale, zero);
+}
+CLIPDEX_TARGET_V4 void weights_v4(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum) {
+  quantize_weights<16>(w, k, levels, q, scale, sum);
+}
+CLIPDEX_TARGET_V3 void weights_v3(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum) {
+  quantize_weights<8>(w, k, levels, q, scale, sum);
+}
+void weights_baseline(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum) {
+  quantize_weights<4>(w, k, levels, q, scale, sum);
+}
+
+}  // namespace
+
+void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
+                      int isa_level) {
+  static const RowsFn best = for_this_cpu<RowsFn>(rows_v4, rows_v3, rows_baseline);
+  const RowsFn fn = isa_level == 0 ? best : at_isa_level<RowsFn>(isa_level, rows_v4, rows_v3, rows_baseline);
+  if (!fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
+  fn(x, rows, k, levels, q, scale, zero);
+}
+
+void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum, int isa_level) {
+  static const WeightsFn best = for_this_cpu<WeightsFn>(weights_v4, weights_v3, weights_baseline);
+  const WeightsFn fn =
+      isa_level == 0 ? best : at_isa_level<WeightsFn>(isa_level, weights_v4, weights_v3, weights_baseline);
+  if (!fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
+  fn(w, k, levels, q, scale, sum);
 }
 
 CLIPDEX_ISA_CLONES void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale,

@@ -6,10 +6,14 @@ namespace clipdex::kernels {
 
 // Row r of x [rows, k] -> q = round(x / scale) + zero in [0, levels], with scale and zero chosen so
 // the row's range (widened to include 0) maps onto [0, levels] and 0 is exact.
-void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero);
+// isa_level: 0 runs the widest build this CPU has; 4, 3 or 1 that x86-64 level's (the tests
+// check each one the CPU has; InputError where it has not).
+void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
+                      int isa_level = 0);
 
 // w[0, k) -> q = round(w / scale) in [-levels, levels], scale = max|w| / levels; sum = Σ q.
-void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum);
+void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum,
+                     int isa_level = 0);
 
 // y[j] = (acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]) + bias[j] (bias may be
 // null); with `accumulate`, y[j] += the same (the residual add, in the same pass).

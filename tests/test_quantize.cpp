@@ -1,0 +1,81 @@
+// The int8 quantisers at every x86-64 level this CPU runs (each is compiled with its own vector
+// width), against the definition written out plainly: the same codes, scales, zero points and
+// sums, bit for bit, for rows of every length around the vector widths, all-positive,
+// all-negative and all-zero rows, and outliers.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/isa_clones.h"
+#include "kernels/quantize.h"
+
+using namespace clipdex;
+
+namespace {
+
+float round_half_even(float v) { return std::nearbyint(v); }
+
+std::vector<std::vector<float>> test_rows() {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g;
+  std::vector<std::vector<float>> rows;
+  for (int k : {1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 64, 100, 768, 3071}) {
+    std::vector<float> r(static_cast<size_t>(k));
+    for (auto& v : r) v = g(rng);
+    rows.push_back(r);
+    for (auto& v : r) v = std::fabs(v) + 0.5f;  // all positive: the range widens to 0
+    rows.push_back(r);
+    for (auto& v : r) v = -v;  // all negative
+    rows.push_back(r);
+  }
+  rows.push_back(std::vector<float>(40, 0.0f));
+  std::vector<float> outlier(300);
+  for (auto& v : outlier) v = g(rng);
+  outlier[177] = 90.0f;
+  rows.push_back(outlier);
+  return rows;
+}
+
+}  // namespace
+
+TEST(Quantize, EveryIsaLevelMatchesTheDefinition) {
+  int checked = 0;
+  for (int level : {4, 3, 1}) {
+    if (level > cpu_isa_level()) continue;
+    ++checked;
+    for (const auto& row : test_rows()) {
+      const auto k = static_cast<int64_t>(row.size());
+      // Activations: asymmetric u8 over the range widened to include 0.
+      const float lo = std::min(0.0f, *std::min_element(row.begin(), row.end()));
+      const float hi = std::max(0.0f, *std::max_element(row.begin(), row.end()));
+      const float levels = 255.0f, s = hi > lo ? (hi - lo) / levels : 1.0f;
+      const float z = std::clamp(round_half_even(-lo / s), 0.0f, levels);
+      std::vector<uint8_t> q(row.size());
+      float scale = 0;
+      int32_t zero = -1;
+      kernels::quantize_rows_u8(row.data(), 1, k, levels, q.data(), &scale, &zero, level);
+      ASSERT_EQ(scale, s) << "level " << level << " k=" << k;
+      ASSERT_EQ(zero, static_cast<int32_t>(z)) << "level " << level << " k=" << k;
+      for (int64_t i = 0; i < k; ++i)
+        ASSERT_EQ(q[i], static_cast<uint8_t>(std::clamp(round_half_even(row[i] * (1.0f / s)) + z, 0.0f, levels)))
+            << "level " << level << " k=" << k << " i=" << i;
+      // Weights: symmetric s8 and their sum.
+      const float amax = std::max(-lo, hi), ws = amax > 0 ? amax / 127.0f : 1.0f;
+      std::vector<int8_t> wq(row.size());
+      float wscale = 0;
+      int32_t sum = 0, want_sum = 0;
+      kernels::quantize_row_s8(row.data(), k, 127.0f, wq.data(), wscale, sum, level);
+      ASSERT_EQ(wscale, ws) << "level " << level << " k=" << k;
+      for (int64_t i = 0; i < k; ++i) {
+        const auto want = static_cast<int8_t>(std::clamp(round_half_even(row[i] * (1.0f / ws)), -127.0f, 127.0f));
+        ASSERT_EQ(wq[i], want) << "level " << level << " k=" << k << " i=" << i;
+        want_sum += want;
+      }
+      EXPECT_EQ(sum, want_sum) << "level " << level << " k=" << k;
+    }
+  }
+  EXPECT_GE(checked, 1);  // the baseline runs everywhere
+}
