@@ -45,11 +45,10 @@ Fn for_this_cpu(Fn v4, Fn v3, Fn baseline) {
   return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
 }
 
-// The build for `level` (4, 3 or 1; 0 = for_this_cpu), or null where this CPU cannot run it:
-// the tests check each level the CPU has.
+// The build for `level` (4, 3 or 1), or null where this CPU cannot run it: the tests check each
+// level the CPU has.
 template <typename Fn>
 Fn at_isa_level(int level, Fn v4, Fn v3, Fn baseline) {
-  if (level == 0) return for_this_cpu(v4, v3, baseline);
   if (level > cpu_isa_level()) return nullptr;
   return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
 }

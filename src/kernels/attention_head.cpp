@@ -203,27 +203,14 @@ CLIPDEX_TARGET_V3 void attend_v3(const HeadInput& in, float* scratch, int64_t lp
   attend<8>(in, scratch, lp, out, ldo);
 }
 
-// The form asked for, or null where this CPU (or a build without the levels) cannot run it.
-AttendFn attend_form(AttendForm form) {
-  const int level = cpu_isa_level();
-  switch (form) {
-    case AttendForm::Best: return for_this_cpu<AttendFn>(attend_v4, attend_v3, attend_baseline);
-    case AttendForm::Avx512: return level >= 4 ? attend_v4 : nullptr;
-    case AttendForm::Avx2: return level >= 3 ? attend_v3 : nullptr;
-    case AttendForm::Baseline: return attend_baseline;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
-bool attend_form_runs(AttendForm form) { return attend_form(form) != nullptr; }
-
-void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, AttendForm form) {
+void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, int isa_level) {
   if (in.queries <= 0 || in.keys <= 0) return;
-  static const AttendFn best = attend_form(AttendForm::Best);
-  const AttendFn attend_fn = form == AttendForm::Best ? best : attend_form(form);
-  if (!attend_fn) throw Error("this CPU cannot run the attention kernel form asked for");
+  static const AttendFn best = for_this_cpu<AttendFn>(attend_v4, attend_v3, attend_baseline);
+  const AttendFn attend_fn =
+      isa_level == 0 ? best : at_isa_level<AttendFn>(isa_level, attend_v4, attend_v3, attend_baseline);
+  if (!attend_fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
   const int64_t lp = round_up16(in.keys);
   // Past the keys kt holds zeros or an earlier head's values: their scores are never used.
   const auto need = static_cast<size_t>((in.d + kQueryGroup) * lp + in.keys * in.d);

@@ -19,15 +19,11 @@ struct HeadInput {
   bool causal = false;  // query i sees keys 0..i (queries and keys are the same positions)
 };
 
-// The kernel's compiled forms: vectors of 16 floats for AVX-512 (x86-64-v4), 8 for AVX2
-// (x86-64-v3), 4 for the SSE2 baseline. Best is the widest this CPU runs.
-enum class AttendForm { Best, Avx512, Avx2, Baseline };
-// Whether this build and CPU run `form` (the tests check each one that does).
-bool attend_form_runs(AttendForm form);
-
 // out[i * ldo + c] = Σ_j softmax_j(scale · q_i · k_j) · v_j[c] for every query i and c < d.
-// `scratch` is reused between calls.
-void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch,
-                 AttendForm form = AttendForm::Best);
+// `scratch` is reused between calls. The kernel is built per x86-64 level with that level's
+// vector width (16 floats for AVX-512, 8 for AVX2, 4 for the SSE2 baseline); isa_level 0 runs
+// the widest this CPU has, 4, 3 or 1 that level's build (the tests check each one the CPU has;
+// InputError where it has not).
+void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, int isa_level = 0);
 
 }  // namespace clipdex::kernels

@@ -8,7 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "core/half.h"
+#include "kernels/bf16_rows.h"
 
 namespace clipdex::model {
 
@@ -211,7 +211,8 @@ kernels::Tensor Checkpoint::take(const std::string& canonical, const std::vector
 std::vector<uint16_t> Checkpoint::take_bf16(const std::string& canonical, const std::vector<int64_t>& expected) {
   std::vector<uint16_t> out;
   const auto to_bf16 = [&out](const std::vector<float>& v) {
-    for (float x : v) out.push_back(f32_to_bf16(x));
+    out.resize(out.size() + v.size());
+    kernels::narrow_to_bf16(v.data(), v.size(), out.data() + out.size() - v.size());
   };
   const Source s = recording_ ? Source{} : resolve(canonical);
   // Assembled or adapted tensors (and the recorder) go through take(); a plain one is read in
