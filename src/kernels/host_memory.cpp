@@ -145,8 +145,13 @@ void CpuOpsBackend::embed(View table, View pos, const std::vector<int32_t>& ids,
 }
 
 void CpuOpsBackend::gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) {
-  for (size_t i = 0; i < rows.size(); ++i)
-    std::copy_n(x.f32() + rows[i] * width, width, out.f32() + static_cast<int64_t>(i) * width);
+  if (x.type != out.type) throw Error("gather_rows: the rows keep their element type");
+  const auto copy = [&](const auto* from, auto* to) {
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(from + rows[i] * width, width, to + static_cast<int64_t>(i) * width);
+  };
+  if (x.type == ElementType::BF16) return copy(x.bf16(), out.bf16());
+  copy(x.f32(), out.f32());
 }
 
 }  // namespace clipdex::kernels

@@ -61,33 +61,56 @@ Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& pr
   return t;
 }
 
-void Transformer::run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const {
+struct Transformer::Scratch {
+  Buffer h, qkv, attn, mid;  // ln output, q|k|v, attention output, MLP hidden
+};
+
+void Transformer::run_block(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs,
+                            bool causal, const Scratch& s) const {
   const int64_t n = seqs.tokens();
-  if (blocks.empty()) return;
-  const Buffer h = be.alloc(n * width, Role::GemmInput), qkv = be.alloc(n * 3 * width, Role::Work),
-               attn = be.alloc(n * width, Role::GemmInput), mid = be.alloc(n * blocks[0].fc.out(), Role::GemmInput);
-  for (const auto& b : blocks) {
-    // x = x + out_proj(attention(ln_1(x)))
-    b.ln_1.run(be, x, n, h.view);
-    be.linear(h.view, n, b.in_proj, qkv.view);
-    be.attention(qkv.view, seqs, width, heads, causal, attn.view);
-    be.linear(attn.view, n, b.out_proj, x, Activation::None, /*accumulate=*/true);
-    // x = x + c_proj(act(c_fc(ln_2(x))))
-    b.ln_2.run(be, x, n, h.view);
-    be.linear(h.view, n, b.fc, mid.view, act);
-    be.linear(mid.view, n, b.proj, x, Activation::None, /*accumulate=*/true);
-  }
+  // x = x + out_proj(attention(ln_1(x)))
+  b.ln_1.run(be, x, n, s.h.view);
+  be.linear(s.h.view, n, b.in_proj, s.qkv.view);
+  be.attention(s.qkv.view, seqs, width, heads, causal, s.attn.view);
+  be.linear(s.attn.view, n, b.out_proj, x, Activation::None, /*accumulate=*/true);
+  // x = x + c_proj(act(c_fc(ln_2(x))))
+  b.ln_2.run(be, x, n, s.h.view);
+  be.linear(s.h.view, n, b.fc, s.mid.view, act);
+  be.linear(s.mid.view, n, b.proj, x, Activation::None, /*accumulate=*/true);
 }
 
-Tensor pool_and_project(Backend& be, View x, const std::vector<int64_t>& rows, int64_t width, const LayerNorm& ln,
-                        const LinearWeights& proj) {
-  const int64_t n = static_cast<int64_t>(rows.size());
-  const Buffer picked = be.alloc(n * width, Role::Stream), normed = be.alloc(n * width, Role::Work);
+Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs, bool causal,
+                                const std::vector<int64_t>& rows) const {
+  const int64_t n = seqs.tokens(), r = static_cast<int64_t>(rows.size());
+  Buffer picked = be.alloc(r * width, Role::Stream);
+  if (blocks.empty()) {
+    be.gather_rows(x, rows, width, picked.view);
+    return picked;
+  }
+  const Scratch s{be.alloc(n * width, Role::GemmInput), be.alloc(n * 3 * width, Role::Work),
+                  be.alloc(n * width, Role::GemmInput), be.alloc(n * blocks[0].fc.out(), Role::GemmInput)};
+  for (size_t i = 0; i + 1 < blocks.size(); ++i) run_block(be, blocks[i], x, seqs, causal, s);
+  // The last block: attention needs every row's keys and values, the rest only the pooled rows.
+  const auto& b = blocks.back();
+  b.ln_1.run(be, x, n, s.h.view);
+  be.linear(s.h.view, n, b.in_proj, s.qkv.view);
+  be.attention(s.qkv.view, seqs, width, heads, causal, s.attn.view);
   be.gather_rows(x, rows, width, picked.view);
-  ln.run(be, picked.view, n, normed.view);
-  const Buffer out = be.alloc(n * proj.out(), Role::Stream);
-  be.linear(normed.view, n, proj, out.view);
-  Tensor result({n, proj.out()});
+  be.gather_rows(s.attn.view, rows, width, s.h.view);  // h is free again: the pooled rows' attention
+  be.linear(s.h.view, r, b.out_proj, picked.view, Activation::None, /*accumulate=*/true);
+  b.ln_2.run(be, picked.view, r, s.h.view);
+  be.linear(s.h.view, r, b.fc, s.mid.view, act);
+  be.linear(s.mid.view, r, b.proj, picked.view, Activation::None, /*accumulate=*/true);
+  return picked;
+}
+
+Tensor project_pooled(Backend& be, View pooled, int64_t rows, int64_t width, const LayerNorm& ln,
+                      const LinearWeights& proj) {
+  const Buffer normed = be.alloc(rows * width, Role::Work);
+  ln.run(be, pooled, rows, normed.view);
+  const Buffer out = be.alloc(rows * proj.out(), Role::Stream);
+  be.linear(normed.view, rows, proj, out.view);
+  Tensor result({rows, proj.out()});
   be.download(out.view, result.numel(), result.ptr());
   return result;
 }

@@ -48,14 +48,23 @@ struct Transformer {
 
   static Transformer load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t width, int64_t layers,
                           int64_t heads, int64_t mlp_width, Activation act, float eps);
-  // x: [tokens, width] (Role::Stream) for the packed sequences; updated in place.
-  void run(Backend& be, View x, const SequenceLayout& seqs, bool causal) const;
+  // x: [tokens, width] (Role::Stream) for the packed sequences. Runs every block and returns the
+  // rows a pooled head reads, packed as [rows.size(), width] (Role::Stream). The last block
+  // finishes only those rows: after its attention no other row is read (one ViT-B/32 image:
+  // 6% of the tower's products). x's other rows are left part-way through the last block.
+  Buffer run_to_rows(Backend& be, View x, const SequenceLayout& seqs, bool causal,
+                     const std::vector<int64_t>& rows) const;
+
+ private:
+  struct Scratch;
+  void run_block(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs, bool causal,
+                 const Scratch& s) const;
 };
 
-// A tower's head: the pooled rows of x (a Role::Stream [tokens, width]) -> layer norm -> projection,
+// A tower's head: the pooled rows (a Role::Stream [rows, width]) -> layer norm -> projection,
 // downloaded as [rows, proj.out()] (the ViT's class tokens, the text tower's end-of-text tokens).
-Tensor pool_and_project(Backend& be, View x, const std::vector<int64_t>& rows, int64_t width, const LayerNorm& ln,
-                        const LinearWeights& proj);
+Tensor project_pooled(Backend& be, View pooled, int64_t rows, int64_t width, const LayerNorm& ln,
+                      const LinearWeights& proj);
 
 // The host backend a CPU-only tower (ModifiedResNet, XLM-R) runs on; throws for a device backend.
 HostBackend& host_backend(Backend& be);

@@ -51,8 +51,8 @@ Tensor ClipTextTower::encode(Backend& be, const int32_t* ids, int64_t n, int64_t
   }
   const Buffer x = be.alloc(seqs.tokens() * width_, Role::Stream);
   be.embed(token_embedding_.view, positional_embedding_.view, rows_ids, rows_positions, width_, x.view);
-  transformer_.run(be, x.view, seqs, /*causal=*/true);
-  return pool_and_project(be, x.view, eot_rows, width_, ln_final_, projection_);
+  const Buffer ends = transformer_.run_to_rows(be, x.view, seqs, /*causal=*/true, eot_rows);
+  return project_pooled(be, ends.view, n, width_, ln_final_, projection_);
 }
 
 }  // namespace clipdex::model

@@ -47,8 +47,8 @@ class VisionTransformer final : public ImageTower {
     for (int64_t img = 0; img <= n; ++img) seqs.offsets.push_back(img * tokens);
     for (int64_t img = 0; img < n; ++img) class_rows.push_back(img * tokens);
     ln_pre_.run(be, x.view, n * tokens, x.view);
-    transformer_.run(be, x.view, seqs, /*causal=*/false);
-    return pool_and_project(be, x.view, class_rows, w, ln_post_, proj_);
+    const Buffer classes = transformer_.run_to_rows(be, x.view, seqs, /*causal=*/false, class_rows);
+    return project_pooled(be, classes.view, n, w, ln_post_, proj_);
   }
 
  private:
