@@ -218,7 +218,7 @@ class OnednnBackend final : public CpuOpsBackend {
     const auto& cpu = cpu_features();
     std::string s = fmt::format("{}: oneDNN matmul ({}), ISA {}", to_string(precision_), impl_, cpu.onednn_isa);
     if (precision_ == Precision::Int8)
-      s += fmt::format(", {}-bit activations; patch embedding and projections fp32", int8_levels_ == 255 ? 8 : 7);
+      s += fmt::format(", {}-bit activations; projections fp32", int8_levels_ == 255 ? 8 : 7);
     if (!note_.empty()) s += " (" + note_ + ")";
     return s;
   }

@@ -12,7 +12,8 @@ class VisionTransformer final : public ImageTower {
     const int64_t w = cfg_.width, p = cfg_.patch_size;
     patch_.weight = ck.take("visual.conv1.weight", {w, 3, p, p});
     patch_.weight.shape = {w, 3 * p * p};  // [out, c*kh*kw] matches the flattened patch order
-    patch_.keep_precise = true;
+    // Not keep_precise: int8 patch embedding measured 5% faster at batch 32 (Zen 5) for a min
+    // cosine to PyTorch fp32 of 0.99971 instead of 0.99975 on the full-size random ViT-B/32.
     be.prepare(patch_);
     class_embedding_ = be.adopt(ck.take("visual.class_embedding", {w}));
     positional_embedding_ = be.adopt(ck.take("visual.positional_embedding", {cfg_.tokens(), w}));
