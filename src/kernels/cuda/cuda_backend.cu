@@ -248,8 +248,9 @@ class CudaBackend final : public Backend {
 
   void gather_rows(View x, const std::vector<int64_t>& rows, int64_t width, View out) override {
     const auto dev = small_upload(rows.data(), rows.size() * sizeof(int64_t));
-    cuda::gather_rows(static_cast<const float*>(x.data), static_cast<const int64_t*>(dev.get()),
-                      static_cast<int64_t>(rows.size()), width, static_cast<float*>(out.data), stream_);
+    if (x.type != out.type) throw Error("gather_rows: the rows keep their element type");
+    cuda::gather_rows(x.data, x.type, static_cast<const int64_t*>(dev.get()), static_cast<int64_t>(rows.size()), width,
+                      out.data, stream_);
   }
 
  private:

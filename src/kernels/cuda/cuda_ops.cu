@@ -365,7 +365,8 @@ __global__ void embed_kernel(const float* table, const float* pos, const int32_t
   }
 }
 
-__global__ void gather_rows_kernel(const float* x, const int64_t* rows, int64_t count, int width, float* out) {
+template <typename T>  // a copy: 4- or 2-byte elements moved as bits
+__global__ void gather_rows_kernel(const T* x, const int64_t* rows, int64_t count, int width, T* out) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count * width;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     out[i] = x[rows[i / width] * width + i % width];
@@ -460,9 +461,15 @@ void embed(const float* table, const float* pos, const int32_t* ids, const int32
   check_launch("embed");
 }
 
-void gather_rows(const float* x, const int64_t* rows, int64_t count, int64_t width, float* out, cudaStream_t s) {
+void gather_rows(const void* x, ElementType t, const int64_t* rows, int64_t count, int64_t width, void* out,
+                 cudaStream_t s) {
   if (count == 0) return;
-  gather_rows_kernel<<<grid_for(count * width), 256, 0, s>>>(x, rows, count, static_cast<int>(width), out);
+  if (type_bytes(t) == 4)
+    gather_rows_kernel<<<grid_for(count * width), 256, 0, s>>>(static_cast<const uint32_t*>(x), rows, count,
+                                                              static_cast<int>(width), static_cast<uint32_t*>(out));
+  else
+    gather_rows_kernel<<<grid_for(count * width), 256, 0, s>>>(static_cast<const uint16_t*>(x), rows, count,
+                                                              static_cast<int>(width), static_cast<uint16_t*>(out));
   check_launch("gather_rows");
 }
 

@@ -26,6 +26,8 @@ void vit_tokens(const void* patches, ElementType t, const float* cls, const floa
                 int64_t width, float* x, cudaStream_t s);
 void embed(const float* table, const float* pos, const int32_t* ids, const int32_t* positions, int64_t rows,
            int64_t width, float* x, cudaStream_t s);
-void gather_rows(const float* x, const int64_t* rows, int64_t count, int64_t width, float* out, cudaStream_t s);
+// out row i = x row rows[i]; x and out of type t (rows of the stream or of a work buffer).
+void gather_rows(const void* x, ElementType t, const int64_t* rows, int64_t count, int64_t width, void* out,
+                 cudaStream_t s);
 
 }  // namespace clipdex::kernels::cuda
