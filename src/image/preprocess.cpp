@@ -61,8 +61,11 @@ void preprocess(const Image& im, const PreprocessConfig& cfg, float* out) {
   const Image rgb = resize_and_crop(im, cfg);
   const size_t plane = static_cast<size_t>(cfg.size) * cfg.size;
   for (int c = 0; c < 3; ++c) {
-    const float mean = cfg.mean[c], sd = cfg.std[c];
-    for (size_t i = 0; i < plane; ++i) out[c * plane + i] = (static_cast<float>(rgb.pixels[i * 3 + c]) / 255.0f - mean) / sd;
+    // Each byte's value computed once, with the reference's operations (so the same bits):
+    // two divisions per pixel were 8% of preparing a 640x480 JPEG.
+    float value[256];
+    for (int v = 0; v < 256; ++v) value[v] = (static_cast<float>(v) / 255.0f - cfg.mean[c]) / cfg.std[c];
+    for (size_t i = 0; i < plane; ++i) out[c * plane + i] = value[rgb.pixels[i * 3 + c]];
   }
 }
 
