@@ -5,6 +5,7 @@
 // emulated in oneDNN, and the test says which path it checked.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -73,6 +74,10 @@ TEST(FastMath, ExpAndErfMatchLibm) {
   EXPECT_LT(erf_err, 1e-6);
   EXPECT_EQ(kernels::fast_exp(-1000.0f) > 0.0f, true);  // saturates instead of going to 0 / denormal
   EXPECT_TRUE(std::isfinite(kernels::fast_exp(1000.0f)));
+  for (float huge : {1e30f, std::numeric_limits<float>::infinity()}) {  // its power overflows: still +-1
+    EXPECT_EQ(kernels::fast_erf(huge), 1.0f);
+    EXPECT_EQ(kernels::fast_erf(-huge), -1.0f);
+  }
 }
 
 TEST(FastMath, ActivationsMatchTheirDefinitions) {
