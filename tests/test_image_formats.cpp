@@ -337,6 +337,26 @@ TEST(Heif, CorruptFilesGiveInputErrors) {
   }
 }
 
+// libheif is held to sides of at most 2 * sqrt(max_pixels): a long strip within the pixel budget
+// but past that side is refused while reading (where a hostile grid canvas would be), and opens
+// under the default budget.
+TEST(Heif, SidesAreBoundedByThePixelBudget) {
+  const std::string dir = test::scratch_dir("heif_sides");
+  HeifSpec s;
+  s.width = 260;
+  s.height = 30;
+  write_heif(dir + "/strip.heic", s, test_pixels(s.width, s.height, 3));
+  DecodeOptions small;
+  small.max_pixels = 10'000;  // 7,800 pixels fit; a side of 260 > 2 * 100 does not
+  try {
+    decode_image_file(dir + "/strip.heic", small);
+    ADD_FAILURE() << "a 260-wide HEIF opened under a 200-pixel side limit";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("exceeds the maximum image size"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(decode_image_file(dir + "/strip.heic").width, 260);
+}
+
 TEST(Exif, DatesParseAsWallClockSeconds) {
   using detail::parse_exif_datetime;
   EXPECT_EQ(parse_exif_datetime("1970:01:01 00:00:00"), 0);

@@ -3,6 +3,8 @@
 // crop applied (so the EXIF orientation, which HEIF says to ignore, is not applied again).
 #include <libheif/heif.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -47,6 +49,12 @@ std::vector<uint8_t> heif_exif(const heif_image_handle* handle) {
 Decoded decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opt, const std::string& name) {
   std::unique_ptr<heif_context, ContextFree> ctx(heif_context_alloc());
   if (!ctx) throw Error("libheif: out of memory");
+  // libheif bounds images per side only (32768 by default), and a grid's or overlay's canvas
+  // takes the size its own header gives, not the ispe checked below: a fuzzed 300-byte file
+  // made it allocate 4 GB. Every side it reads is held to twice the side of a square of
+  // max_pixels (20,000 for the default 100 MP: panoramas still open).
+  const double side = 2.0 * std::sqrt(static_cast<double>(opt.max_pixels));
+  heif_context_set_maximum_image_size_limit(ctx.get(), static_cast<int>(std::clamp(side, 64.0, 32768.0)));
   check(heif_context_read_from_memory_without_copy(ctx.get(), bytes.data(), bytes.size(), nullptr), name,
         "corrupt or unsupported HEIF/AVIF file");
   heif_image_handle* raw_handle = nullptr;
