@@ -7,6 +7,11 @@
 #include <libheif/heif.h>
 #include <tiffio.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -355,6 +360,34 @@ TEST(Heif, SidesAreBoundedByThePixelBudget) {
     EXPECT_NE(std::string(e.what()).find("exceeds the maximum image size"), std::string::npos) << e.what();
   }
   EXPECT_EQ(decode_image_file(dir + "/strip.heic").width, 260);
+}
+
+// The AVIF a fuzzer found (fuzz/seeds/avif-frame-larger-than-ispe.avif, 418 bytes): ispe 16 x 12,
+// an AV1 frame far larger. libheif's own dav1d allocated that frame (353 MB, 4 GB in a fuzz run);
+// clipdex's bounded AV1 decoder refuses it first. Decoded by `clipdex preprocess` in a child, whose
+// own peak RSS wait4 reports (release ~26 MB, ASan ~140 MB; 381 / 560 MB before).
+TEST(Heif, AnAv1FrameLargerThanItsContainerIsRefusedBeforeAllocation) {
+  const std::string file = std::string(CLIPDEX_SOURCE_DIR) + "/fuzz/seeds/avif-frame-larger-than-ispe.avif";
+  try {
+    decode_image_file(file);
+    ADD_FAILURE() << "the oversized AV1 frame decoded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than the pixel limit"), std::string::npos) << e.what();
+  }
+  const std::string out = test::scratch_dir("heif_frame") + "/x.safetensors";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 2);
+    execl(CLIPDEX_BINARY, "clipdex", "preprocess", file.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  ASSERT_EQ(wait4(pid, &status, 0, &usage), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);  // an input error, said clearly
+  EXPECT_LT(usage.ru_maxrss, 300 * 1024) << "peak RSS in KB";
 }
 
 TEST(Exif, DatesParseAsWallClockSeconds) {

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "image/decoders.h"
+#include "image/heif_av1.h"
 
 namespace clipdex::image::detail {
 namespace {
@@ -55,6 +56,9 @@ Decoded decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
   // max_pixels (20,000 for the default 100 MP: panoramas still open).
   const double side = 2.0 * std::sqrt(static_cast<double>(opt.max_pixels));
   heif_context_set_maximum_image_size_limit(ctx.get(), static_cast<int>(std::clamp(side, 64.0, 32768.0)));
+  // Grid tiles decode on this thread, where the AV1 frame bound below is open (libheif would
+  // otherwise start threads of its own for them).
+  heif_context_set_max_decoding_threads(ctx.get(), 0);
   check(heif_context_read_from_memory_without_copy(ctx.get(), bytes.data(), bytes.size(), nullptr), name,
         "corrupt or unsupported HEIF/AVIF file");
   heif_image_handle* raw_handle = nullptr;
@@ -68,6 +72,7 @@ Decoded decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
   std::unique_ptr<heif_decoding_options, OptionsFree> options(heif_decoding_options_alloc());
   options->ignore_transformations = opt.apply_exif_orientation ? 0 : 1;
   heif_image* raw_image = nullptr;
+  const BoundedAv1Scope av1(opt.max_pixels);  // the codec's frame is bounded too, not only the container's size
   check(heif_decode_image(handle.get(), &raw_image, heif_colorspace_RGB,
                           alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, options.get()),
         name, "cannot decode HEIF/AVIF image");
