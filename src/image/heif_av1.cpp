@@ -54,21 +54,20 @@ struct ContextClose {
   void operator()(Dav1dContext* c) const { dav1d_close(&c); }
 };
 
-// The one picture of an image item: all data sent, then one more try once the input is used up.
+// The one picture of an image item. Gives up (EAGAIN) once a round neither hands dav1d data nor
+// gets a picture back twice: a stream that never yields one must not spin the indexer forever.
 int decode_picture(Dav1dContext* ctx, Dav1dData& in, Dav1dPicture& picture) {
-  bool retried = false;
-  for (;;) {
+  for (int stalls = 0; stalls < 2;) {
+    const size_t before = in.sz;
     if (in.sz > 0) {
       const int sent = dav1d_send_data(ctx, &in);
       if (sent < 0 && sent != DAV1D_ERR(EAGAIN)) return sent;
     }
     const int got = dav1d_get_picture(ctx, &picture);
     if (got != DAV1D_ERR(EAGAIN)) return got;
-    if (in.sz == 0) {
-      if (retried) return got;
-      retried = true;
-    }
+    if (in.sz == before) ++stalls;
   }
+  return DAV1D_ERR(EAGAIN);
 }
 
 heif_error to_heif_image(const Dav1dPicture& p, heif_image** out) {
@@ -118,6 +117,7 @@ heif_error to_heif_image(const Dav1dPicture& p, heif_image** out) {
 
 heif_error decode_image(void* raw, heif_image** out) {
   auto& d = *static_cast<Decoder*>(raw);
+  if (d.data.empty()) return failed("the image item holds no AV1 data");
   Dav1dSettings settings;
   dav1d_default_settings(&settings);
   // The bound: dav1d refuses a frame header past it before allocating the frame.
