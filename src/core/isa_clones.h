@@ -1,4 +1,6 @@
 #pragma once
+#include "core/error.h"
+
 // Marks a hot loop to be compiled once per x86-64 ISA level (x86-64-v4: AVX-512; x86-64-v3: AVX2
 // with FMA; baseline); the loader picks the clone for the CPU it runs on (GCC target_clones,
 // resolved through an ifunc). The levels, not single features: a plain "avx2" clone has no FMA,
@@ -13,7 +15,7 @@
 // Where a loop's vector width must follow the ISA (GCC vector types, whose width one source
 // fixes: a 16-float vector on an AVX2 CPU became register pairs and spills, 20-45x slower), it is
 // written as a template on the width and compiled once per level with these attributes, and
-// for_this_cpu picks the one to call.
+// isa_build picks the one to call.
 #if defined(__x86_64__) && !defined(__clang__)
 #define CLIPDEX_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
 #define CLIPDEX_TARGET_V3 __attribute__((target("arch=x86-64-v3")))
@@ -38,18 +40,13 @@ inline int cpu_isa_level() {
 #endif
 }
 
-// The one of a function's per-level builds (CLIPDEX_TARGET_V4 / _V3 / none) this CPU runs.
+// The one of a function's per-level builds (CLIPDEX_TARGET_V4 / _V3 / none) to run: level 0 the
+// widest this CPU has, 4, 3 or 1 that level's (the tests check each level the CPU has).
+// InputError where the CPU cannot run the level asked for.
 template <typename Fn>
-Fn for_this_cpu(Fn v4, Fn v3, Fn baseline) {
-  const int level = cpu_isa_level();
-  return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
-}
-
-// The build for `level` (4, 3 or 1), or null where this CPU cannot run it: the tests check each
-// level the CPU has.
-template <typename Fn>
-Fn at_isa_level(int level, Fn v4, Fn v3, Fn baseline) {
-  if (level > cpu_isa_level()) return nullptr;
+Fn isa_build(int level, Fn v4, Fn v3, Fn baseline) {
+  if (level == 0) level = cpu_isa_level();
+  if (level > cpu_isa_level()) throw_input("this CPU does not run x86-64 level {}", level);
   return level >= 4 ? v4 : level >= 3 ? v3 : baseline;
 }
 

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <utility>
 
-#include "core/error.h"
 #include "core/isa_clones.h"
 #include "kernels/fast_math.h"
 #include "kernels/lane_reduce.h"
@@ -207,10 +206,7 @@ CLIPDEX_TARGET_V3 void attend_v3(const HeadInput& in, float* scratch, int64_t lp
 
 void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, int isa_level) {
   if (in.queries <= 0 || in.keys <= 0) return;
-  static const AttendFn best = for_this_cpu<AttendFn>(attend_v4, attend_v3, attend_baseline);
-  const AttendFn attend_fn =
-      isa_level == 0 ? best : at_isa_level<AttendFn>(isa_level, attend_v4, attend_v3, attend_baseline);
-  if (!attend_fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
+  const AttendFn attend_fn = isa_build<AttendFn>(isa_level, attend_v4, attend_v3, attend_baseline);
   const int64_t lp = round_up16(in.keys);
   // Past the keys kt holds zeros or an earlier head's values: their scores are never used.
   const auto need = static_cast<size_t>((in.d + kQueryGroup) * lp + in.keys * in.d);

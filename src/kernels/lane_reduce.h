@@ -17,7 +17,7 @@ struct FloatVector {
 };
 
 // lo = min(0, x...), hi = max(0, x...) over x[0, k), in vectors of N floats: N must be the width
-// of one register of the caller's ISA (core/isa_clones.h's for_this_cpu). Written with GCC vector
+// of one register of the caller's ISA (core/isa_clones.h's isa_build). Written with GCC vector
 // types: as a loop over lanes GCC left the compare-and-select scalar (NaN rules), 7.5% of an int8
 // forward pass.
 template <int N>

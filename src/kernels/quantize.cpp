@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
 #include "core/isa_clones.h"
 #include "kernels/lane_reduce.h"
 
@@ -78,18 +77,11 @@ void weights_baseline(const float* w, int64_t k, float levels, int8_t* q, float&
 
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
                       int isa_level) {
-  static const RowsFn best = for_this_cpu<RowsFn>(rows_v4, rows_v3, rows_baseline);
-  const RowsFn fn = isa_level == 0 ? best : at_isa_level<RowsFn>(isa_level, rows_v4, rows_v3, rows_baseline);
-  if (!fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
-  fn(x, rows, k, levels, q, scale, zero);
+  isa_build<RowsFn>(isa_level, rows_v4, rows_v3, rows_baseline)(x, rows, k, levels, q, scale, zero);
 }
 
 void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum, int isa_level) {
-  static const WeightsFn best = for_this_cpu<WeightsFn>(weights_v4, weights_v3, weights_baseline);
-  const WeightsFn fn =
-      isa_level == 0 ? best : at_isa_level<WeightsFn>(isa_level, weights_v4, weights_v3, weights_baseline);
-  if (!fn) throw_input("this CPU does not run x86-64 level {}", isa_level);
-  fn(w, k, levels, q, scale, sum);
+  isa_build<WeightsFn>(isa_level, weights_v4, weights_v3, weights_baseline)(w, k, levels, q, scale, sum);
 }
 
 CLIPDEX_ISA_CLONES void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale,
