@@ -65,18 +65,21 @@ struct Transformer::Scratch {
   Buffer h, qkv, attn, mid;  // ln output, q|k|v, attention output, MLP hidden
 };
 
-void Transformer::run_block(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs,
-                            bool causal, const Scratch& s) const {
+void Transformer::attend(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs, bool causal,
+                         const Scratch& s) const {
   const int64_t n = seqs.tokens();
-  // x = x + out_proj(attention(ln_1(x)))
   b.ln_1.run(be, x, n, s.h.view);
   be.linear(s.h.view, n, b.in_proj, s.qkv.view);
   be.attention(s.qkv.view, seqs, width, heads, causal, s.attn.view);
-  be.linear(s.attn.view, n, b.out_proj, x, Activation::None, /*accumulate=*/true);
-  // x = x + c_proj(act(c_fc(ln_2(x))))
-  b.ln_2.run(be, x, n, s.h.view);
-  be.linear(s.h.view, n, b.fc, s.mid.view, act);
-  be.linear(s.mid.view, n, b.proj, x, Activation::None, /*accumulate=*/true);
+}
+
+void Transformer::finish(Backend& be, const ResidualAttentionBlock& b, View attn, View x, int64_t rows,
+                         const Scratch& s) const {
+  // x = x + out_proj(attn); then x = x + c_proj(act(c_fc(ln_2(x))))
+  be.linear(attn, rows, b.out_proj, x, Activation::None, /*accumulate=*/true);
+  b.ln_2.run(be, x, rows, s.h.view);
+  be.linear(s.h.view, rows, b.fc, s.mid.view, act);
+  be.linear(s.mid.view, rows, b.proj, x, Activation::None, /*accumulate=*/true);
 }
 
 Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs, bool causal,
@@ -89,18 +92,15 @@ Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs,
   }
   const Scratch s{be.alloc(n * width, Role::GemmInput), be.alloc(n * 3 * width, Role::Work),
                   be.alloc(n * width, Role::GemmInput), be.alloc(n * blocks[0].fc.out(), Role::GemmInput)};
-  for (size_t i = 0; i + 1 < blocks.size(); ++i) run_block(be, blocks[i], x, seqs, causal, s);
+  for (size_t i = 0; i + 1 < blocks.size(); ++i) {
+    attend(be, blocks[i], x, seqs, causal, s);
+    finish(be, blocks[i], s.attn.view, x, n, s);
+  }
   // The last block: attention needs every row's keys and values, the rest only the pooled rows.
-  const auto& b = blocks.back();
-  b.ln_1.run(be, x, n, s.h.view);
-  be.linear(s.h.view, n, b.in_proj, s.qkv.view);
-  be.attention(s.qkv.view, seqs, width, heads, causal, s.attn.view);
+  attend(be, blocks.back(), x, seqs, causal, s);
   be.gather_rows(x, rows, width, picked.view);
   be.gather_rows(s.attn.view, rows, width, s.h.view);  // h is free again: the pooled rows' attention
-  be.linear(s.h.view, r, b.out_proj, picked.view, Activation::None, /*accumulate=*/true);
-  b.ln_2.run(be, picked.view, r, s.h.view);
-  be.linear(s.h.view, r, b.fc, s.mid.view, act);
-  be.linear(s.mid.view, r, b.proj, picked.view, Activation::None, /*accumulate=*/true);
+  finish(be, blocks.back(), s.h.view, picked.view, r, s);
   return picked;
 }
 

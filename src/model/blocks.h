@@ -57,8 +57,11 @@ struct Transformer {
 
  private:
   struct Scratch;
-  void run_block(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs, bool causal,
-                 const Scratch& s) const;
+  // A block in two halves: attention over every row of x into the scratch, then the residual
+  // adds and the MLP for `rows` rows (all of x, or the pooled rows gathered after the last block).
+  void attend(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs, bool causal,
+              const Scratch& s) const;
+  void finish(Backend& be, const ResidualAttentionBlock& b, View attn, View x, int64_t rows, const Scratch& s) const;
 };
 
 // A tower's head: the pooled rows (a Role::Stream [rows, width]) -> layer norm -> projection,
