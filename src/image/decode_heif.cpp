@@ -51,9 +51,9 @@ Decoded decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opt, co
   std::unique_ptr<heif_context, ContextFree> ctx(heif_context_alloc());
   if (!ctx) throw Error("libheif: out of memory");
   // libheif bounds images per side only (32768 by default), and a grid's or overlay's canvas
-  // takes the size its own header gives, not the ispe checked below: a fuzzed 300-byte file
-  // made it allocate 4 GB. Every side it reads is held to twice the side of a square of
-  // max_pixels (20,000 for the default 100 MP: panoramas still open).
+  // takes the size its own header gives, not the ispe checked below (up to 3 GB of planes).
+  // Every side it reads is held to twice the side of a square of max_pixels (20,000 for the
+  // default 100 MP: panoramas still open). The codec's own frame is bounded apart (heif_av1.h).
   const double side = 2.0 * std::sqrt(static_cast<double>(opt.max_pixels));
   heif_context_set_maximum_image_size_limit(ctx.get(), static_cast<int>(std::clamp(side, 64.0, 32768.0)));
   // Grid tiles decode on this thread, where the AV1 frame bound below is open (libheif would

@@ -5,8 +5,9 @@
 // Written with GCC vector types of N floats, N the width of one register of the ISA: 16 with
 // AVX-512, 8 with AVX2, 4 for the SSE2 baseline. One width for all (as the other kernels' target
 // clones have it) failed off AVX-512: GCC kept wider vectors as several registers and spilled
-// the sums. A ViT-B/32 head (50 x 64, -O3, Zen 5, each form forced): 6.3 us with AVX-512, 15 with
-// AVX2, 30 with SSE2 — where the single-width kernel before it took 172 us with AVX2 (10 with
+// the sums. A ViT-B/32 head (50 x 64, -O3, Zen 5, each form forced): 6.1 us with AVX-512, 9.7
+// with AVX2, 22 with SSE2 (15 and 30 before the softmax's exp vectorised there: kernels/
+// CMakeLists.txt) — where the single-width kernel before it took 172 us with AVX2 (10 with
 // AVX-512).
 #include "kernels/attention_head.h"
 

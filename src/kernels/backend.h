@@ -21,8 +21,8 @@ struct LinearWeights {
   Tensor weight;  // [out, in]
   Tensor bias;    // [out] or empty
   std::shared_ptr<void> packed;
-  // Set by the loader for layers that reduced precision hurts most (patch embedding, output
-  // projections): an int8 backend runs them in fp32.
+  // Set by the loader for layers that reduced precision hurts most (output projections, the
+  // ResNet stem's first convolution): an int8 backend runs them in fp32.
   bool keep_precise = false;
   int64_t out() const { return weight.dim(0); }
   int64_t in() const { return weight.dim(1); }
