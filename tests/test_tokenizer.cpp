@@ -133,6 +133,47 @@ TEST(Tokenizer, HtmlEntitiesAndCleaning) {
   EXPECT_EQ(clean("a\xc2\x85" "b"), "a…b");               // C1 controls read as Windows-1252
 }
 
+// A vocabulary written here: the 512 byte symbols, "ab", "abc</w>" and the specials, with
+// merges listed so that rank, not file position of the tokens, decides.
+TEST(Tokenizer, HandWrittenHfVocabularyMergesByRankAndRejectsSharedIds) {
+  const std::string dir = test::scratch_dir("hand-written-hf-vocab");
+  nlohmann::json vocab = nlohmann::json::object();
+  int32_t id = 0;
+  for (char32_t c : text::byte_to_unicode()) {
+    const std::string s = text::u32_to_utf8(std::u32string(1, c));
+    vocab[s] = id++;
+    vocab[s + "</w>"] = id++;
+  }
+  const int32_t ab = id, abc = id + 1, bc = id + 2;
+  vocab["ab"] = ab;
+  vocab["abc</w>"] = abc;
+  vocab["bc</w>"] = bc;
+  vocab["<|startoftext|>"] = id + 3;
+  vocab["<|endoftext|>"] = id + 4;
+  const auto write = [&](const nlohmann::json& v, const std::string& merges) {
+    std::ofstream(dir + "/vocab.json") << v.dump();
+    std::ofstream(dir + "/merges.txt") << "#version: 0.2\n" << merges;
+  };
+  // "a b" outranks "b c</w>": abc -> ab c</w> -> abc</w>. With the ranks swapped: a bc</w>, which
+  // has no merge, so two ids.
+  write(vocab, "a b\nb c</w>\nab c</w>\n");
+  EXPECT_EQ(Tokenizer::load(dir).encode("abc"), (std::vector<int32_t>{abc}));
+  write(vocab, "b c</w>\na b\nab c</w>\n");
+  EXPECT_EQ(Tokenizer::load(dir).encode("abc"), (std::vector<int32_t>{vocab["a"].get<int32_t>(), bc}));
+  // A merge making a token vocab.json lacks, and two tokens with one id, are errors.
+  write(vocab, "a c\n");
+  EXPECT_THROW(Tokenizer::load(dir), InputError);
+  nlohmann::json shared = vocab;
+  shared["bc</w>"] = ab;
+  write(shared, "a b\n");
+  try {
+    Tokenizer::load(dir);
+    ADD_FAILURE() << "accepted two tokens with one id";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("share the id"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Tokenizer, DecodeInvertsEncode) {
   const auto& tok = gz_tokenizer();
   EXPECT_EQ(tok.decode(tok.tokenize("a photo of a cat!")), "a photo of a cat !");

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <memory>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -23,17 +26,20 @@ namespace fs = std::filesystem;
 constexpr size_t kReferenceMerges = 49152 - 256 - 2;
 constexpr size_t kMaxVocabFileBytes = 64u << 20;
 
-std::string read_gzip(const std::string& path) {
+// The file's text, up to its first `max_lines` lines.
+std::string read_gzip(const std::string& path, size_t max_lines) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw_io("cannot open '{}'", path);
   std::unique_ptr<gzFile_s, decltype(&gzclose)> guard(f, &gzclose);
   std::string out;
   char buf[1 << 16];
-  for (;;) {
+  size_t lines = 0;
+  while (lines < max_lines) {
     int n = gzread(f, buf, sizeof buf);
     if (n < 0) throw_input("'{}' is not a readable gzip file", path);
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    lines += static_cast<size_t>(std::count(buf, buf + n, '\n'));
     if (out.size() > kMaxVocabFileBytes) throw_input("'{}' is too large for a vocabulary", path);
   }
   return out;
@@ -53,17 +59,70 @@ std::vector<std::string_view> split_lines(std::string_view text, size_t limit = 
   return lines;
 }
 
-std::pair<std::string, std::string> split_merge(std::string_view line, const std::string& path, size_t lineno) {
+using MergeLine = std::pair<std::string_view, std::string_view>;
+
+MergeLine split_merge(std::string_view line, const std::string& path, size_t lineno) {
   const auto sp = line.find(' ');
   if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() || line.find(' ', sp + 1) != std::string::npos)
     throw_input("{}: line {} is not a merge 'left right': '{}'", path, lineno + 1, line);
   if (!is_valid_utf8(line)) throw_input("{}: line {} is not valid UTF-8", path, lineno + 1);
-  return {std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))};
+  return {line.substr(0, sp), line.substr(sp + 1)};
 }
 
-void add_token(BpeVocab& v, const std::string& tok) {
-  v.token_to_id.emplace(tok, static_cast<int32_t>(v.id_to_token.size()));
-  v.id_to_token.push_back(tok);
+void add_token(BpeVocab& v, std::string_view tok) {
+  v.text.append(tok);
+  v.offsets.push_back(static_cast<uint32_t>(v.text.size()));
+}
+
+// Token string -> id, over the vocabulary's own text (so only once every token is in), while
+// loading. Where a string repeats, its first id.
+using TokenIndex = std::unordered_map<std::string_view, int32_t>;
+
+TokenIndex index_tokens(const BpeVocab& v) {
+  TokenIndex ids;
+  ids.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) ids.emplace(v.token(static_cast<int32_t>(i)), static_cast<int32_t>(i));
+  return ids;
+}
+
+int32_t id_of(const TokenIndex& ids, std::string_view tok) {
+  const auto it = ids.find(tok);
+  return it == ids.end() ? -1 : it->second;
+}
+
+// Adds merge `rank`; false when left + right is no token. A pair with a half that is no token
+// can never form, so it is left out.
+bool add_merge(BpeVocab& v, const TokenIndex& ids, const MergeLine& m, int32_t rank) {
+  const int32_t left = id_of(ids, m.first), right = id_of(ids, m.second);
+  std::string joined(m.first);
+  joined += m.second;
+  const int32_t merged = id_of(ids, joined);
+  if (merged < 0) return false;
+  if (left >= 0 && right >= 0)
+    v.merges.push_back({static_cast<uint64_t>(left) << 32 | static_cast<uint32_t>(right), rank, merged});
+  return true;
+}
+
+// The specials and byte symbols looked up, the merges sorted (a pair listed twice keeps its
+// first rank, as the reference's dict of ranks does).
+void finish(BpeVocab& v, const TokenIndex& ids, const std::string& path) {
+  v.sot_id = id_of(ids, "<|startoftext|>");
+  v.eot_id = id_of(ids, "<|endoftext|>");
+  if (v.sot_id < 0 || v.eot_id < 0) throw_input("'{}': vocabulary lacks <|startoftext|> / <|endoftext|>", path);
+  for (int b = 0; b < 256; ++b) {
+    const std::string s = u32_to_utf8(std::u32string(1, byte_to_unicode()[b]));
+    v.byte_id[b] = id_of(ids, s);
+    v.byte_end_id[b] = id_of(ids, s + "</w>");
+    if (v.byte_id[b] < 0 || v.byte_end_id[b] < 0) throw_input("'{}': vocabulary lacks the byte symbol '{}'", path, s);
+  }
+  std::stable_sort(v.merges.begin(), v.merges.end(),
+                   [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.pair < b.pair; });
+  const auto last = std::unique(v.merges.begin(), v.merges.end(),
+                                [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.pair == b.pair; });
+  v.merges.erase(last, v.merges.end());
+  v.merges.shrink_to_fit();
+  v.text.shrink_to_fit();
+  v.offsets.shrink_to_fit();
 }
 
 BpeVocab from_reference_merges(const std::string& text, const std::string& path) {
@@ -75,45 +134,52 @@ BpeVocab from_reference_merges(const std::string& text, const std::string& path)
   // ascending code point order of the symbols (printable bytes first, then 256 + n).
   std::vector<char32_t> symbols(byte_to_unicode().begin(), byte_to_unicode().end());
   std::sort(symbols.begin(), symbols.end());
-  std::vector<std::string> bytes;
-  for (char32_t c : symbols) bytes.push_back(u32_to_utf8(std::u32string(1, c)));
-  for (const auto& b : bytes) add_token(v, b);
-  for (const auto& b : bytes) add_token(v, b + "</w>");
+  for (char32_t c : symbols) add_token(v, u32_to_utf8(std::u32string(1, c)));
+  for (char32_t c : symbols) add_token(v, u32_to_utf8(std::u32string(1, c)) + "</w>");
+  std::vector<MergeLine> merges(n);
   for (size_t i = 0; i < n; ++i) {
-    auto [a, b] = split_merge(lines[i + 1], path, i + 1);
-    v.merge_rank.emplace(a + " " + b, static_cast<int32_t>(i));
-    add_token(v, a + b);
+    merges[i] = split_merge(lines[i + 1], path, i + 1);
+    add_token(v, std::string(merges[i].first) + std::string(merges[i].second));
   }
   add_token(v, "<|startoftext|>");
   add_token(v, "<|endoftext|>");
+  const TokenIndex ids = index_tokens(v);
+  v.merges.reserve(n);
+  for (size_t i = 0; i < n; ++i) add_merge(v, ids, merges[i], static_cast<int32_t>(i));  // every joined pair is a token
+  finish(v, ids, path);
   return v;
 }
 
 BpeVocab from_hf(const std::string& vocab_path, const std::string& merges_path) {
-  BpeVocab v;
   MappedFile vf(vocab_path);
   if (vf.size() > kMaxVocabFileBytes) throw_input("'{}' is too large for a vocabulary", vocab_path);
   auto j = nlohmann::json::parse(vf.bytes().begin(), vf.bytes().end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw_input("{}: not a JSON object of token -> id", vocab_path);
-  int32_t max_id = -1;
+  std::vector<std::pair<int32_t, std::string_view>> by_id;
   for (const auto& [tok, id] : j.items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > 10'000'000)
       throw_input("{}: token '{}' has an invalid id", vocab_path, tok);
-    v.token_to_id[tok] = id.get<int32_t>();
-    max_id = std::max(max_id, id.get<int32_t>());
+    by_id.emplace_back(id.get<int32_t>(), tok);
   }
-  v.id_to_token.resize(static_cast<size_t>(max_id + 1));
-  for (const auto& [tok, id] : v.token_to_id) v.id_to_token[static_cast<size_t>(id)] = tok;
-
+  std::sort(by_id.begin(), by_id.end());
+  BpeVocab v;
+  for (size_t i = 0; i < by_id.size(); ++i) {
+    if (i > 0 && by_id[i].first == by_id[i - 1].first)
+      throw_input("{}: tokens '{}' and '{}' share the id {}", vocab_path, by_id[i - 1].second, by_id[i].second,
+                  by_id[i].first);
+    while (static_cast<int32_t>(v.size()) < by_id[i].first) add_token(v, "");  // an id no token has
+    add_token(v, by_id[i].second);
+  }
+  const TokenIndex ids = index_tokens(v);
   const std::string merges = read_file(merges_path);
   const auto lines = split_lines(merges);
   int32_t rank = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].empty() || lines[i].rfind("#version", 0) == 0) continue;
-    auto [a, b] = split_merge(lines[i], merges_path, i);
-    if (!v.token_to_id.count(a + b)) throw_input("{}: merge '{}' makes a token missing from vocab.json", merges_path, lines[i]);
-    v.merge_rank.emplace(a + " " + b, rank++);
+    if (!add_merge(v, ids, split_merge(lines[i], merges_path, i), rank++))
+      throw_input("{}: merge '{}' makes a token missing from vocab.json", merges_path, lines[i]);
   }
+  finish(v, ids, vocab_path);
   return v;
 }
 
@@ -133,35 +199,24 @@ const std::array<char32_t, 256>& byte_to_unicode() {
   return table;
 }
 
+const BpeVocab::Merge* BpeVocab::find_merge(int32_t left, int32_t right) const {
+  const uint64_t key = static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+  const auto it =
+      std::lower_bound(merges.begin(), merges.end(), key, [](const Merge& m, uint64_t k) { return m.pair < k; });
+  return it != merges.end() && it->pair == key ? &*it : nullptr;
+}
+
 BpeVocab BpeVocab::load(const std::string& path) {
-  BpeVocab v;
   if (fs::is_directory(path)) {
     const fs::path dir(path);
-    if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) {
-      v = from_hf((dir / "vocab.json").string(), (dir / "merges.txt").string());
-    } else if (fs::exists(dir / "bpe_simple_vocab_16e6.txt.gz")) {
-      v = load((dir / "bpe_simple_vocab_16e6.txt.gz").string());
-      return v;
-    } else {
-      throw_input("'{}' holds neither vocab.json + merges.txt nor bpe_simple_vocab_16e6.txt.gz", path);
-    }
-  } else if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
-    v = from_reference_merges(read_gzip(path), path);
-  } else {
-    v = from_reference_merges(read_file(path), path);
+    if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"))
+      return from_hf((dir / "vocab.json").string(), (dir / "merges.txt").string());
+    if (fs::exists(dir / "bpe_simple_vocab_16e6.txt.gz")) return load((dir / "bpe_simple_vocab_16e6.txt.gz").string());
+    throw_input("'{}' holds neither vocab.json + merges.txt nor bpe_simple_vocab_16e6.txt.gz", path);
   }
-  auto sot = v.token_to_id.find("<|startoftext|>");
-  auto eot = v.token_to_id.find("<|endoftext|>");
-  if (sot == v.token_to_id.end() || eot == v.token_to_id.end())
-    throw_input("'{}': vocabulary lacks <|startoftext|> / <|endoftext|>", path);
-  v.sot_id = sot->second;
-  v.eot_id = eot->second;
-  for (char32_t c : byte_to_unicode()) {
-    const std::string s = u32_to_utf8(std::u32string(1, c));
-    if (!v.token_to_id.count(s) || !v.token_to_id.count(s + "</w>"))
-      throw_input("'{}': vocabulary lacks the byte symbol '{}'", path, s);
-  }
-  return v;
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+    return from_reference_merges(read_gzip(path, kReferenceMerges + 1), path);
+  return from_reference_merges(read_file(path), path);
 }
 
 }  // namespace clipdex::text

@@ -13,79 +13,53 @@ namespace {
 // Bound on cached words; the cache is cleared when full (captions reuse a small vocabulary).
 constexpr size_t kMaxCacheEntries = 1u << 16;
 
-// Splits a UTF-8 string into its code points, each as a UTF-8 string.
-std::vector<std::string> utf8_symbols(const std::string& s) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < s.size();) {
-    size_t len = 1;
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b >= 0xf0) len = 4;
-    else if (b >= 0xe0) len = 3;
-    else if (b >= 0xc0) len = 2;
-    out.push_back(s.substr(i, len));
-    i += len;
-  }
-  return out;
-}
-
 }  // namespace
 
 Tokenizer Tokenizer::load(const std::string& path) { return Tokenizer(BpeVocab::load(path)); }
 
 Tokenizer::Tokenizer(BpeVocab vocab) : vocab_(std::move(vocab)) {}
 
-// The reference bpe(): merge the adjacent pair with the lowest rank until none applies.
-std::vector<int32_t> Tokenizer::bpe_uncached(const std::string& byte_word) const {
-  if (byte_word == "<|startoftext|>") return {vocab_.sot_id};
-  if (byte_word == "<|endoftext|>") return {vocab_.eot_id};
-  std::vector<std::string> parts = utf8_symbols(byte_word);
-  parts.back() += "</w>";
-  std::string key;
+// The reference bpe(): merge the adjacent pair with the lowest rank until none applies. The
+// reference works on the symbols' strings; each string has one id, so this works on ids.
+std::vector<int32_t> Tokenizer::bpe_uncached(const std::string& word) const {
+  if (word == "<|startoftext|>") return {vocab_.sot_id};
+  if (word == "<|endoftext|>") return {vocab_.eot_id};
+  if (word.empty()) return {};
+  std::vector<int32_t> parts(word.size());
+  for (size_t i = 0; i < word.size(); ++i) parts[i] = vocab_.byte_id[static_cast<unsigned char>(word[i])];
+  parts.back() = vocab_.byte_end_id[static_cast<unsigned char>(word.back())];
+  std::vector<int32_t> merged;
   while (parts.size() > 1) {
-    int32_t best_rank = std::numeric_limits<int32_t>::max();
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      key.assign(parts[i]).append(" ").append(parts[i + 1]);
-      auto it = vocab_.merge_rank.find(key);
-      if (it != vocab_.merge_rank.end() && it->second < best_rank) best_rank = it->second;
-    }
-    if (best_rank == std::numeric_limits<int32_t>::max()) break;
+    const BpeVocab::Merge* best = nullptr;
+    for (size_t i = 0; i + 1 < parts.size(); ++i)
+      if (const auto* m = vocab_.find_merge(parts[i], parts[i + 1]); m && (!best || m->rank < best->rank)) best = m;
+    if (!best) break;
     // Merge every occurrence of the best pair, left to right, as the reference does.
-    std::vector<std::string> merged;
-    merged.reserve(parts.size());
+    const auto left = static_cast<int32_t>(best->pair >> 32), right = static_cast<int32_t>(best->pair & 0xffffffffu);
+    merged.clear();
     for (size_t i = 0; i < parts.size();) {
-      if (i + 1 < parts.size()) {
-        key.assign(parts[i]).append(" ").append(parts[i + 1]);
-        auto it = vocab_.merge_rank.find(key);
-        if (it != vocab_.merge_rank.end() && it->second == best_rank) {
-          merged.push_back(parts[i] + parts[i + 1]);
-          i += 2;
-          continue;
-        }
+      if (i + 1 < parts.size() && parts[i] == left && parts[i + 1] == right) {
+        merged.push_back(best->merged);
+        i += 2;
+      } else {
+        merged.push_back(parts[i++]);
       }
-      merged.push_back(parts[i++]);
     }
-    parts = std::move(merged);
+    parts.swap(merged);
   }
-  std::vector<int32_t> ids;
-  ids.reserve(parts.size());
-  for (const auto& p : parts) {
-    auto it = vocab_.token_to_id.find(p);
-    if (it == vocab_.token_to_id.end()) throw Error("BPE produced a symbol missing from the vocabulary: " + p);
-    ids.push_back(it->second);
-  }
-  return ids;
+  return parts;
 }
 
-std::vector<int32_t> Tokenizer::bpe_word(const std::string& byte_word) const {
+std::vector<int32_t> Tokenizer::bpe_word(const std::string& word) const {
   {
     std::lock_guard lock(cache_mu_);
-    auto it = cache_.find(byte_word);
+    auto it = cache_.find(word);
     if (it != cache_.end()) return it->second;
   }
-  std::vector<int32_t> ids = bpe_uncached(byte_word);
+  std::vector<int32_t> ids = bpe_uncached(word);
   std::lock_guard lock(cache_mu_);
   if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_.emplace(byte_word, ids);
+  cache_.emplace(word, ids);
   return ids;
 }
 
@@ -93,13 +67,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, size_t max_ids) co
   if (text.size() > kMaxTextBytes)
     throw_input("text of {} bytes is longer than the {} byte limit", text.size(), kMaxTextBytes);
   const std::u32string cleaned = clean_text(text);
-  const auto& byte_map = byte_to_unicode();
   std::vector<int32_t> ids;
-  std::string byte_word;
   pretokenize(cleaned, [&](const std::u32string& word) {
-    byte_word.clear();
-    for (unsigned char b : u32_to_utf8(word)) append_utf8(byte_word, byte_map[b]);
-    const std::vector<int32_t> word_ids = bpe_word(byte_word);
+    const std::vector<int32_t> word_ids = bpe_word(u32_to_utf8(word));
     ids.insert(ids.end(), word_ids.begin(), word_ids.end());
     return max_ids == 0 || ids.size() < max_ids;
   });
@@ -134,10 +104,10 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   }();
   std::string symbols;
   for (int32_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_.id_to_token.size()) throw_input("token id {} is out of range", id);
+    if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) throw_input("token id {} is out of range", id);
     if (id == vocab_.eot_id) break;  // padding follows
     if (id == vocab_.sot_id) continue;
-    std::string tok = vocab_.id_to_token[static_cast<size_t>(id)];
+    std::string tok(vocab_.token(id));
     if (tok.size() >= 4 && tok.compare(tok.size() - 4, 4, "</w>") == 0) tok.replace(tok.size() - 4, 4, " ");
     symbols += tok;
   }

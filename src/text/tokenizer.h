@@ -36,11 +36,12 @@ class Tokenizer {
 
   int32_t sot_id() const { return vocab_.sot_id; }
   int32_t eot_id() const { return vocab_.eot_id; }
-  size_t vocab_size() const { return vocab_.id_to_token.size(); }
+  size_t vocab_size() const { return vocab_.size(); }
 
  private:
-  std::vector<int32_t> bpe_word(const std::string& byte_word) const;
-  std::vector<int32_t> bpe_uncached(const std::string& byte_word) const;
+  // BPE ids of one word (its UTF-8 bytes), through the cache.
+  std::vector<int32_t> bpe_word(const std::string& word) const;
+  std::vector<int32_t> bpe_uncached(const std::string& word) const;
 
   BpeVocab vocab_;
   mutable std::mutex cache_mu_;
