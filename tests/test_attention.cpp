@@ -12,6 +12,8 @@
 #include "core/isa_clones.h"
 #include "kernels/attention_head.h"
 #include "kernels/backend.h"
+#include "kernels/bf16_rows.h"
+#include "kernels/cpu_ops.h"
 
 using namespace clipdex;
 
@@ -77,6 +79,32 @@ TEST(Attention, MatchesThePlainDefinition) {
         }
       EXPECT_LT(max_abs_difference(got, want), 2e-5f) << "d=" << d << " causal=" << causal;
     }
+  }
+}
+
+// The reduced-precision backends' form: q, k and v in bf16 (widened a head at a time) and the
+// output rounded to bf16, against the plain definition on the same bf16 inputs.
+TEST(Attention, Bf16InputAndOutputMatchThePlainDefinition) {
+  for (bool causal : {false, true}) {
+    const int64_t heads = 4, d = 64, width = heads * d;
+    kernels::SequenceLayout seqs;
+    seqs.offsets = {0, 50, 57, 134};
+    const int64_t tokens = seqs.tokens();
+    const auto wide = random_values(static_cast<size_t>(tokens * 3 * width), 11 + causal, 1.5f);
+    std::vector<uint16_t> qkv(wide.size()), out(static_cast<size_t>(tokens * width));
+    kernels::narrow_to_bf16(wide.data(), wide.size(), qkv.data());
+    std::vector<float> rounded(wide.size()), got(out.size()), want(out.size());
+    kernels::widen_from_bf16(qkv.data(), qkv.size(), rounded.data());
+    kernels::self_attention(nullptr, qkv.data(), seqs, width, heads, causal, nullptr, out.data());
+    kernels::widen_from_bf16(out.data(), out.size(), got.data());
+    for (int64_t s = 0; s < seqs.count(); ++s)
+      for (int64_t h = 0; h < heads; ++h) {
+        const float* q = rounded.data() + seqs.offsets[s] * 3 * width + h * d;
+        reference_head(q, 3 * width, q + width, q + 2 * width, 3 * width, seqs.length(s), seqs.length(s), d, causal,
+                       want.data() + seqs.offsets[s] * width + h * d, width);
+      }
+    for (size_t i = 0; i < got.size(); ++i)  // bf16 keeps 8 significant bits: half a unit of 2^-7
+      ASSERT_NEAR(got[i], want[i], 2e-5f + std::abs(want[i]) * (1.0f / 256)) << "at " << i << " causal=" << causal;
   }
 }
 

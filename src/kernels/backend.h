@@ -63,9 +63,10 @@ struct Buffer {
 // What a buffer is for decides its element type: the residual stream, tower inputs and outputs
 // and constants stay fp32; work buffers (layer-norm outputs, GEMM outputs feeding the next op)
 // are in the backend's activation type (fp16 / bf16 on a GPU, fp32 on the CPU). GemmInput is a
-// work buffer that only linear layers read (a layer norm's, attention's or a linear layer's
-// output): a CPU backend keeps it in its GEMMs' input type where that is bf16 (bf16 and int8),
-// so it is written once, rounded where it is made, and never converted again.
+// work buffer that only matrix products read: linear layers, and attention, whose two products
+// per head read q, k and v (a layer norm's, attention's or a linear layer's output). A CPU
+// backend keeps it in its GEMMs' input type where that is bf16 (bf16 and int8), so it is written
+// once, rounded where it is made, and never converted again.
 enum class Role { Stream, Work, GemmInput };
 
 // ViT's patch embedding input: [n, 3, size, size] pixels cut into (size / patch)^2 patches.

@@ -79,14 +79,28 @@ void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, co
   layer_norm_rows(x, rows, dim, gamma, beta, eps, y, nullptr);
 }
 
-// With bf16 output each head's rows are staged in fp32, then rounded into place.
-void self_attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
-                    float* out, uint16_t* out_bf16) {
+// A bf16 qkv is widened a head at a time (its q, k and v rows, into fp32 staging); with bf16
+// output each head's rows are staged in fp32, then rounded into place.
+void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,
+                    int64_t heads, bool causal, float* out, uint16_t* out_bf16) {
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
-    const float* q = qkv + row0 * ld + h * d;
-    const HeadInput in{q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal};
+    HeadInput in{nullptr, ld, nullptr, nullptr, ld, L, L, d, scale, causal};
+    thread_local std::vector<float> wide;
+    if (qkv) {
+      in.q = qkv + row0 * ld + h * d;
+    } else {
+      if (wide.size() < static_cast<size_t>(L * 3 * d)) wide.resize(static_cast<size_t>(L * 3 * d));
+      for (int64_t i = 0; i < L; ++i)
+        for (int64_t part = 0; part < 3; ++part)
+          widen_from_bf16(qkv_bf16 + (row0 + i) * ld + part * width + h * d, static_cast<size_t>(d),
+                          wide.data() + (i * 3 + part) * d);
+      in.q = wide.data();
+      in.ldq = in.ldkv = 3 * d;
+    }
+    in.k = in.q + (qkv ? width : d);
+    in.v = in.q + (qkv ? 2 * width : 2 * d);
     if (out) return attend_head(in, out + row0 * width + h * d, width, scratch);
     thread_local std::vector<float> staged;
     if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
@@ -98,7 +112,7 @@ void self_attention(const float* qkv, const SequenceLayout& seqs, int64_t width,
 
 void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                                   float* out) {
-  self_attention(qkv, seqs, width, heads, causal, out, nullptr);
+  self_attention(qkv, nullptr, seqs, width, heads, causal, out, nullptr);
 }
 
 void CpuOpsBackend::attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,

@@ -52,9 +52,10 @@ void assemble_vit_tokens(const float* patches, const float* cls, const float* po
 // Row-wise layer norm into fp32 `y`, or (y null) rounded into bf16 `y_bf16`.
 void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
                      float* y, uint16_t* y_bf16);
-// Self-attention of qkv [tokens, 3*width] into fp32 `out`, or (out null) rounded into bf16 `out_bf16`.
-void self_attention(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
-                    float* out, uint16_t* out_bf16);
+// Self-attention of qkv [tokens, 3*width], fp32 or (qkv null) bf16 `qkv_bf16`, into fp32 `out`, or
+// (out null) rounded into bf16 `out_bf16`.
+void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,
+                    int64_t heads, bool causal, float* out, uint16_t* out_bf16);
 
 // Element-wise work smaller than this per thread runs on the calling thread alone: a text
 // query's 7 x 512 conversions or layer norms cost less than waking a pool worker.

@@ -88,7 +88,8 @@ void CpuOpsBackend::layer_norm(View x, int64_t rows, int64_t dim, View gamma, Vi
 
 void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                               View out) {
-  self_attention(qkv.f32(), seqs, width, heads, causal, out.f32_or_null(),
+  self_attention(qkv.f32_or_null(), qkv.type == ElementType::BF16 ? qkv.bf16() : nullptr, seqs, width, heads, causal,
+                 out.f32_or_null(),
                  out.type == ElementType::BF16 ? out.bf16() : nullptr);
 }
 

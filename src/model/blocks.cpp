@@ -90,7 +90,7 @@ Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs,
     be.gather_rows(x, rows, width, picked.view);
     return picked;
   }
-  const Scratch s{be.alloc(n * width, Role::GemmInput), be.alloc(n * 3 * width, Role::Work),
+  const Scratch s{be.alloc(n * width, Role::GemmInput), be.alloc(n * 3 * width, Role::GemmInput),
                   be.alloc(n * width, Role::GemmInput), be.alloc(n * blocks[0].fc.out(), Role::GemmInput)};
   for (size_t i = 0; i + 1 < blocks.size(); ++i) {
     attend(be, blocks[i], x, seqs, causal, s);
