@@ -13,6 +13,7 @@
 #include "kernels/attention_head.h"
 #include "kernels/backend.h"
 #include "kernels/bf16_rows.h"
+#include "kernels/cpu_features.h"
 #include "kernels/cpu_ops.h"
 
 using namespace clipdex;
@@ -82,30 +83,74 @@ TEST(Attention, MatchesThePlainDefinition) {
   }
 }
 
-// The reduced-precision backends' form: q, k and v in bf16 (widened a head at a time) and the
-// output rounded to bf16, against the plain definition on the same bf16 inputs.
+// The reduced-precision backends' form: q, k and v in bf16 and the output rounded to bf16,
+// against the plain definition on the same bf16 inputs: through the bf16 dot-product kernel
+// where this CPU has one (its probabilities rounded to bf16 too), else widened for the fp32 one.
 TEST(Attention, Bf16InputAndOutputMatchThePlainDefinition) {
   for (bool causal : {false, true}) {
     const int64_t heads = 4, d = 64, width = heads * d;
     kernels::SequenceLayout seqs;
-    seqs.offsets = {0, 50, 57, 134};
+    seqs.offsets = {0, 50, 57, 134, 135};
     const int64_t tokens = seqs.tokens();
     const auto wide = random_values(static_cast<size_t>(tokens * 3 * width), 11 + causal, 1.5f);
     std::vector<uint16_t> qkv(wide.size()), out(static_cast<size_t>(tokens * width));
     kernels::narrow_to_bf16(wide.data(), wide.size(), qkv.data());
-    std::vector<float> rounded(wide.size()), got(out.size()), want(out.size());
+    std::vector<float> rounded(wide.size()), got(out.size()), want(out.size()), magnitude(out.size());
     kernels::widen_from_bf16(qkv.data(), qkv.size(), rounded.data());
     kernels::self_attention(nullptr, qkv.data(), seqs, width, heads, causal, nullptr, out.data());
     kernels::widen_from_bf16(out.data(), out.size(), got.data());
+    std::vector<float> absolute(rounded.size());
+    for (size_t i = 0; i < rounded.size(); ++i) absolute[i] = std::abs(rounded[i]);
     for (int64_t s = 0; s < seqs.count(); ++s)
       for (int64_t h = 0; h < heads; ++h) {
-        const float* q = rounded.data() + seqs.offsets[s] * 3 * width + h * d;
-        reference_head(q, 3 * width, q + width, q + 2 * width, 3 * width, seqs.length(s), seqs.length(s), d, causal,
+        const int64_t at = seqs.offsets[s] * 3 * width + h * d, L = seqs.length(s);
+        const float* q = rounded.data() + at;
+        reference_head(q, 3 * width, q + width, q + 2 * width, 3 * width, L, L, d, causal,
                        want.data() + seqs.offsets[s] * width + h * d, width);
+        // Σ p |v|: the size of the sum each output is, which rounding p to bf16 errs relative to.
+        reference_head(q, 3 * width, q + width, absolute.data() + at + 2 * width, 3 * width, L, L, d, causal,
+                       magnitude.data() + seqs.offsets[s] * width + h * d, width);
       }
-    for (size_t i = 0; i < got.size(); ++i)  // bf16 keeps 8 significant bits: half a unit of 2^-7
-      ASSERT_NEAR(got[i], want[i], 2e-5f + std::abs(want[i]) * (1.0f / 256)) << "at " << i << " causal=" << causal;
+    // bf16 keeps 8 significant bits: the output's own rounding and the probabilities' each err by
+    // at most half a unit of 2^-7 of what they round.
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 2e-5f + (std::abs(want[i]) + magnitude[i]) / 256) << "at " << i << " causal=" << causal;
   }
+}
+
+// The bf16 dot-product kernel itself at every length around its blocks (16 keys, pairs of keys,
+// groups of 4 queries) and head sizes of 1 to 5 blocks of 16; on a CPU without bf16 dot
+// products it must decline (the test above then checks the fallback).
+TEST(Attention, Bf16KernelMatchesThePlainDefinitionAtEveryLength) {
+  std::vector<float> scratch;
+  for (int64_t d : {64, 16, 32, 80}) {
+    for (bool causal : {false, true}) {
+      for (int64_t L : {1, 2, 3, 4, 5, 7, 15, 16, 17, 33, 50, 77, 130}) {
+        const auto wide = random_values(static_cast<size_t>(L * 3 * d), uint32_t(L * 13 + d) + causal, 1.5f);
+        std::vector<uint16_t> qkv(wide.size());
+        kernels::narrow_to_bf16(wide.data(), wide.size(), qkv.data());
+        std::vector<float> rounded(wide.size()), absolute(wide.size());
+        kernels::widen_from_bf16(qkv.data(), qkv.size(), rounded.data());
+        for (size_t i = 0; i < rounded.size(); ++i) absolute[i] = std::abs(rounded[i]);
+        std::vector<float> got(static_cast<size_t>(L * d), -7.0f), want(got.size()), magnitude(got.size());
+        const bool ran = kernels::attend_head_bf16({qkv.data(), 3 * d, qkv.data() + d, qkv.data() + 2 * d, 3 * d, L, L,
+                                                    d, 1.0f / std::sqrt(float(d)), causal},
+                                                   got.data(), d, scratch);
+        if (!kernels::cpu_features().avx512_bf16) {
+          EXPECT_FALSE(ran);
+          return;
+        }
+        ASSERT_TRUE(ran);
+        const float* q = rounded.data();
+        reference_head(q, 3 * d, q + d, q + 2 * d, 3 * d, L, L, d, causal, want.data(), d);
+        reference_head(q, 3 * d, q + d, absolute.data() + 2 * d, 3 * d, L, L, d, causal, magnitude.data(), d);
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 2e-5f + magnitude[i] / 256) << "d=" << d << " L=" << L << " causal=" << causal;
+      }
+    }
+  }
+  EXPECT_FALSE(kernels::attend_head_bf16({nullptr, 72, nullptr, nullptr, 72, 4, 4, 24, 1.0f, false}, nullptr, 24,
+                                         scratch));  // 24 values a head: not whole blocks of 16
 }
 
 TEST(Attention, SingleQueryPoolingMatchesThePlainDefinition) {

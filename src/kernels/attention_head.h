@@ -26,4 +26,22 @@ struct HeadInput {
 // InputError where it has not).
 void attend_head(const HeadInput& in, float* out, int64_t ldo, std::vector<float>& scratch, int isa_level = 0);
 
+// The same head from bf16 q, k and v (rows as in HeadInput, strides in bf16 values).
+struct HeadInputBf16 {
+  const uint16_t* q = nullptr;
+  int64_t ldq = 0;
+  const uint16_t* k = nullptr;
+  const uint16_t* v = nullptr;
+  int64_t ldkv = 0;
+  int64_t queries = 0, keys = 0, d = 0;
+  float scale = 1.0f;
+  bool causal = false;
+};
+
+// attend_head on bf16 inputs with the CPU's bf16 dot products (AVX512_BF16): sums in fp32, the
+// softmax in fp32, its probabilities rounded to bf16 for the second product. Returns false, having
+// done nothing, where this CPU has no bf16 dot product or the head's size is not a multiple of
+// 16 (the caller then widens the inputs for attend_head).
+bool attend_head_bf16(const HeadInputBf16& in, float* out, int64_t ldo, std::vector<float>& scratch);
+
 }  // namespace clipdex::kernels

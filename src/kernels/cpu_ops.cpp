@@ -79,14 +79,28 @@ void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, co
   layer_norm_rows(x, rows, dim, gamma, beta, eps, y, nullptr);
 }
 
-// A bf16 qkv is widened a head at a time (its q, k and v rows, into fp32 staging); with bf16
-// output each head's rows are staged in fp32, then rounded into place.
+// A bf16 qkv goes to the bf16 dot-product kernel where the CPU has one, else is widened a head
+// at a time (its q, k and v rows, into fp32 staging); with bf16 output each head's rows are
+// staged in fp32, then rounded into place.
 void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,
                     int64_t heads, bool causal, float* out, uint16_t* out_bf16) {
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
     HeadInput in{nullptr, ld, nullptr, nullptr, ld, L, L, d, scale, causal};
+    thread_local std::vector<float> staged;
+    if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
+    if (qkv_bf16) {
+      const uint16_t* q = qkv_bf16 + row0 * ld + h * d;
+      float* dst = out ? out + row0 * width + h * d : staged.data();
+      if (attend_head_bf16({q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal}, dst, out ? width : d,
+                           scratch)) {
+        if (!out)
+          for (int64_t i = 0; i < L; ++i)
+            narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
+        return;
+      }
+    }
     thread_local std::vector<float> wide;
     if (qkv) {
       in.q = qkv + row0 * ld + h * d;
@@ -102,8 +116,6 @@ void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLa
     in.k = in.q + (qkv ? width : d);
     in.v = in.q + (qkv ? 2 * width : 2 * d);
     if (out) return attend_head(in, out + row0 * width + h * d, width, scratch);
-    thread_local std::vector<float> staged;
-    if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
     attend_head(in, staged.data(), d, scratch);
     for (int64_t i = 0; i < L; ++i)
       narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
