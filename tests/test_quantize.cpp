@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/half.h"
 #include "core/isa_clones.h"
+#include "kernels/backend.h"
 #include "kernels/quantize.h"
 
 using namespace clipdex;
@@ -78,4 +80,54 @@ TEST(Quantize, EveryIsaLevelMatchesTheDefinition) {
     }
   }
   EXPECT_GE(checked, 1);  // the baseline runs everywhere
+}
+
+// The epilogues that finish a GEMM row into bf16 in one pass against the definition: the int8
+// rescale (or an fp32 product) plus bias, each activation, then bf16 rounding (core/half.h).
+TEST(Quantize, OnePassEpiloguesMatchTheDefinition) {
+  using kernels::Activation;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g;
+  std::uniform_int_distribution<int32_t> acc_dist(-200000, 200000), sum_dist(-3000, 3000);
+  const auto definition = [](float v, Activation act) {
+    switch (act) {
+      case Activation::None: return v;
+      case Activation::QuickGelu: return v / (1.0f + std::exp(-1.702f * v));
+      case Activation::Gelu: return 0.5f * v * (1.0f + std::erf(v / std::sqrt(2.0f)));
+      case Activation::Relu: return std::max(v, 0.0f);
+    }
+    return v;
+  };
+  for (int64_t n : {1, 15, 16, 33, 1536}) {
+    std::vector<int32_t> acc(static_cast<size_t>(n)), column_sum(acc.size());
+    std::vector<float> weight_scale(acc.size()), bias(acc.size()), product(acc.size());
+    for (int64_t j = 0; j < n; ++j) {
+      acc[j] = acc_dist(rng);
+      column_sum[j] = sum_dist(rng);
+      weight_scale[j] = std::fabs(g(rng)) * 1e-3f + 1e-4f;
+      bias[j] = g(rng);
+      product[j] = 3.0f * g(rng);
+    }
+    const int32_t zero = 117;
+    const float row_scale = 0.0123f;
+    for (Activation act : {Activation::None, Activation::QuickGelu, Activation::Gelu, Activation::Relu}) {
+      for (const float* b : {static_cast<const float*>(bias.data()), static_cast<const float*>(nullptr)}) {
+        std::vector<uint16_t> from_int8(acc.size()), from_product(acc.size());
+        kernels::dequantize_row_bf16(acc.data(), n, zero, row_scale, column_sum.data(), weight_scale.data(), b, act,
+                                     from_int8.data());
+        kernels::bias_activate_row_bf16(product.data(), b, n, act, from_product.data());
+        for (int64_t j = 0; j < n; ++j) {
+          const double rescaled = double(acc[j] - zero * column_sum[j]) * row_scale * weight_scale[j];
+          const float want_int8 = definition(static_cast<float>(rescaled + (b ? b[j] : 0.0)), act);
+          const float want_product = definition(product[j] + (b ? b[j] : 0.0f), act);
+          // One bf16 unit of the result (2^-7 relative) covers rounding on either side and the
+          // fast erf / exp (~1e-6 absolute).
+          EXPECT_NEAR(bf16_to_f32(from_int8[j]), want_int8, 1e-5 + std::fabs(want_int8) / 128)
+              << "n=" << n << " j=" << j << " act=" << int(act) << " bias=" << (b != nullptr);
+          EXPECT_NEAR(bf16_to_f32(from_product[j]), want_product, 1e-5 + std::fabs(want_product) / 128)
+              << "n=" << n << " j=" << j << " act=" << int(act) << " bias=" << (b != nullptr);
+        }
+      }
+    }
+  }
 }

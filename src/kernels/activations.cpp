@@ -3,34 +3,47 @@
 // so one binary runs AVX-512 on a server and SSE2 on anything older.
 #include <algorithm>
 
-#include "kernels/backend.h"
-#include "kernels/fast_math.h"
+#include "core/half.h"
 #include "core/isa_clones.h"
+#include "kernels/activation_value.h"
+#include "kernels/backend.h"
 
 
 namespace clipdex::kernels {
 namespace {
 
-CLIPDEX_ISA_CLONES void quick_gelu(float* x, int64_t n) {  // x * sigmoid(1.702 x), OpenAI CLIP
-  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + fast_exp(-1.702f * x[i]));
+template <Activation A>
+[[gnu::always_inline]] inline void activate_all(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = activate<A>(x[i]);
 }
 
-CLIPDEX_ISA_CLONES void gelu(float* x, int64_t n) {  // exact-erf GELU, torch.nn.GELU()
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * 0.70710678118654752f));
-}
-
-CLIPDEX_ISA_CLONES void relu(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
+// y = bf16(act(p + bias)) (bias may be null).
+template <Activation A>
+[[gnu::always_inline]] inline void bias_activate_narrow(const float* p, const float* bias, int64_t n, uint16_t* y) {
+  if (bias)
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(p[j] + bias[j]));
+  else
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(p[j]));
 }
 
 }  // namespace
 
-void apply_activation(float* x, int64_t n, Activation act) {
+CLIPDEX_ISA_CLONES void apply_activation(float* x, int64_t n, Activation act) {
   switch (act) {
     case Activation::None: return;
-    case Activation::QuickGelu: quick_gelu(x, n); return;
-    case Activation::Gelu: gelu(x, n); return;
-    case Activation::Relu: relu(x, n); return;
+    case Activation::QuickGelu: return activate_all<Activation::QuickGelu>(x, n);  // OpenAI CLIP
+    case Activation::Gelu: return activate_all<Activation::Gelu>(x, n);            // exact erf, torch.nn.GELU()
+    case Activation::Relu: return activate_all<Activation::Relu>(x, n);
+  }
+}
+
+CLIPDEX_ISA_CLONES void bias_activate_row_bf16(const float* p, const float* bias, int64_t n, Activation act,
+                                               uint16_t* y) {
+  switch (act) {
+    case Activation::None: return bias_activate_narrow<Activation::None>(p, bias, n, y);
+    case Activation::QuickGelu: return bias_activate_narrow<Activation::QuickGelu>(p, bias, n, y);
+    case Activation::Gelu: return bias_activate_narrow<Activation::Gelu>(p, bias, n, y);
+    case Activation::Relu: return bias_activate_narrow<Activation::Relu>(p, bias, n, y);
   }
 }
 

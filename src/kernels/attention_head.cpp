@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 
 #include "core/isa_clones.h"
 #include "kernels/fast_math.h"

@@ -191,5 +191,7 @@ Precision default_precision();
 
 // Applies an activation in place (shared by backends that run it as a separate pass).
 void apply_activation(float* x, int64_t n, Activation act);
+// y = bf16(act(p + bias)) (bias may be null): a GEMM's fp32 product row finished in one pass.
+void bias_activate_row_bf16(const float* p, const float* bias, int64_t n, Activation act, uint16_t* y);
 
 }  // namespace clipdex::kernels

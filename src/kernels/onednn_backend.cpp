@@ -57,7 +57,6 @@ struct ThreadState {
   std::vector<uint8_t> scratchpad;
   std::vector<int32_t> accumulators;  // int8 products
   std::vector<float> product;         // fp32 / bf16 products
-  std::vector<float> row;             // one row of a bf16 output, finished in fp32 before it is rounded
   ThreadState() { omp_set_num_threads(1); }
 };
 
@@ -428,27 +427,29 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // The block's product into y: the int8 rescale, the bias and the activation (then rounded
-  // for a bf16 y), or with `accumulate` added to what y holds (the residual add; no activation
-  // then). A bf16 y's rows are finished in ts.row first.
+  // for a bf16 y, in the same pass), or with `accumulate` added to what y holds (the residual
+  // add; no activation then).
   static void epilogue(const PackedLinear& P, const LinearWeights& w, const ColumnBlock& blk, int64_t r0, int64_t rows,
                        const ConvertedInput& in, ThreadState& ts, View y, Activation act, bool accumulate) {
     const float* bias = w.bias.empty() ? nullptr : w.bias.ptr() + blk.n0;
     const int64_t n = blk.width;
     float* const y_f32 = y.f32_or_null();
-    if (!y_f32) at_least(ts.row, static_cast<size_t>(n));
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t at = (r0 + r) * P.n + blk.n0;
-      float* out = y_f32 ? y_f32 + at : ts.row.data();
-      if (P.precision == Precision::Int8) {
-        const auto row = static_cast<size_t>(r0 + r);
+      const auto row = static_cast<size_t>(r0 + r);
+      if (P.precision == Precision::Int8 && !y_f32) {
+        dequantize_row_bf16(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
+                            P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, act, y.bf16() + at);
+      } else if (P.precision == Precision::Int8) {
         dequantize_row(ts.accumulators.data() + r * n, n, in.row_zero[row], in.row_scale[row],
-                       P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, out, accumulate);
+                       P.column_sum.data() + blk.n0, P.weight_scale.data() + blk.n0, bias, y_f32 + at, accumulate);
+        if (!accumulate) apply_activation(y_f32 + at, n, act);
+      } else if (!y_f32) {
+        bias_activate_row_bf16(ts.product.data() + r * n, bias, n, act, y.bf16() + at);
       } else {
-        store_row(ts.product.data() + r * n, bias, n, accumulate, out);
+        store_row(ts.product.data() + r * n, bias, n, accumulate, y_f32 + at);
+        if (!accumulate) apply_activation(y_f32 + at, n, act);
       }
-      if (accumulate) continue;
-      apply_activation(out, n, act);
-      if (!y_f32) narrow_to_bf16(out, static_cast<size_t>(n), y.bf16() + at);
     }
   }
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/half.h"
 #include "core/isa_clones.h"
+#include "kernels/activation_value.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
@@ -47,6 +49,21 @@ template <int N>
   }
   scale = s;
   sum = total;
+}
+
+// y = bf16(act(dequantised acc + bias)) (bias may be null), in one pass.
+template <Activation A>
+[[gnu::always_inline]] inline void dequantize_activate_narrow(const int32_t* acc, int64_t n, int32_t zero,
+                                                              float row_scale, const int32_t* column_sum,
+                                                              const float* weight_scale, const float* bias,
+                                                              uint16_t* y) {
+  const auto value = [&](int64_t j) {
+    return static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]);
+  };
+  if (bias)
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(value(j) + bias[j]));
+  else
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(value(j)));
 }
 
 // Each compiled per x86-64 level with its register width (core/isa_clones.h).
@@ -98,6 +115,20 @@ CLIPDEX_ISA_CLONES void dequantize_row(const int32_t* acc, int64_t n, int32_t ze
     for (int64_t j = 0; j < n; ++j) y[j] = value(j) + bias[j];
   else
     for (int64_t j = 0; j < n; ++j) y[j] = value(j);
+}
+
+CLIPDEX_ISA_CLONES void dequantize_row_bf16(const int32_t* acc, int64_t n, int32_t zero, float row_scale,
+                                            const int32_t* column_sum, const float* weight_scale, const float* bias,
+                                            Activation act, uint16_t* y) {
+  using enum Activation;
+  const int32_t* cs = column_sum;
+  const float* ws = weight_scale;
+  switch (act) {
+    case None: return dequantize_activate_narrow<None>(acc, n, zero, row_scale, cs, ws, bias, y);
+    case QuickGelu: return dequantize_activate_narrow<QuickGelu>(acc, n, zero, row_scale, cs, ws, bias, y);
+    case Gelu: return dequantize_activate_narrow<Gelu>(acc, n, zero, row_scale, cs, ws, bias, y);
+    case Relu: return dequantize_activate_narrow<Relu>(acc, n, zero, row_scale, cs, ws, bias, y);
+  }
 }
 
 }  // namespace clipdex::kernels

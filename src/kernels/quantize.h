@@ -2,6 +2,8 @@
 // Dynamic activation quantisation for the int8 matmuls, and the epilogue that undoes it.
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace clipdex::kernels {
 
 // Row r of x [rows, k] -> q = round(x / scale) + zero in [0, levels], with scale and zero chosen so
@@ -19,5 +21,10 @@ void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& 
 // null); with `accumulate`, y[j] += the same (the residual add, in the same pass).
 void dequantize_row(const int32_t* acc, int64_t n, int32_t zero, float row_scale, const int32_t* column_sum,
                     const float* weight_scale, const float* bias, float* y, bool accumulate = false);
+
+// The same without accumulate, then the activation, rounded into bf16 y: one pass (a separate
+// dequantise, activation and rounding pass each went over the row).
+void dequantize_row_bf16(const int32_t* acc, int64_t n, int32_t zero, float row_scale, const int32_t* column_sum,
+                         const float* weight_scale, const float* bias, Activation act, uint16_t* y);
 
 }  // namespace clipdex::kernels
