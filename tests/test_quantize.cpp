@@ -77,6 +77,19 @@ TEST(Quantize, EveryIsaLevelMatchesTheDefinition) {
         want_sum += want;
       }
       EXPECT_EQ(sum, want_sum) << "level " << level << " k=" << k;
+      // From bf16: the same as quantising the bf16 values widened to fp32.
+      std::vector<uint16_t> half(row.size());
+      std::vector<float> widened(row.size());
+      for (size_t i = 0; i < row.size(); ++i) widened[i] = bf16_to_f32(half[i] = f32_to_bf16(row[i]));
+      std::vector<uint8_t> from_half(row.size()), from_widened(row.size());
+      float half_scale = 0, widened_scale = 0;
+      int32_t half_zero = -1, widened_zero = -2;
+      kernels::quantize_rows_u8(half.data(), 1, k, levels, from_half.data(), &half_scale, &half_zero, level);
+      kernels::quantize_rows_u8(widened.data(), 1, k, levels, from_widened.data(), &widened_scale, &widened_zero,
+                                level);
+      ASSERT_EQ(half_scale, widened_scale) << "level " << level << " k=" << k;
+      ASSERT_EQ(half_zero, widened_zero) << "level " << level << " k=" << k;
+      ASSERT_EQ(from_half, from_widened) << "level " << level << " k=" << k;
     }
   }
   EXPECT_GE(checked, 1);  // the baseline runs everywhere

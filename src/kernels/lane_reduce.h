@@ -3,6 +3,7 @@
 // single running min / sum is a dependency chain it must keep in order). Inline: each ISA clone
 // of a caller (core/isa_clones.h) gets its own code.
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -16,18 +17,42 @@ struct FloatVector {
   typedef float type __attribute__((vector_size(N * sizeof(float))));
 };
 
-// lo = min(0, x...), hi = max(0, x...) over x[0, k), in vectors of N floats: N must be the width
-// of one register of the caller's ISA (core/isa_clones.h's isa_build). Written with GCC vector
-// types: as a loop over lanes GCC left the compare-and-select scalar (NaN rules), 7.5% of an int8
-// forward pass.
+// v = N values of x as floats: fp32 as they are, bf16 (uint16_t) widened. (An out parameter: a
+// vector return value draws GCC's ABI note off AVX.)
 template <int N>
-[[gnu::always_inline]] inline void lane_min_max(const float* x, int64_t k, float& lo, float& hi) {
+[[gnu::always_inline]] inline void load_lanes(const float* x, typename FloatVector<N>::type& v) {
+  std::memcpy(&v, x, sizeof v);
+}
+
+template <int N>
+struct HalfVector {
+  typedef uint16_t type __attribute__((vector_size(N * sizeof(uint16_t))));
+  typedef uint32_t wide __attribute__((vector_size(N * sizeof(uint32_t))));
+};
+
+template <int N>
+[[gnu::always_inline]] inline void load_lanes(const uint16_t* x, typename FloatVector<N>::type& v) {
+  typename HalfVector<N>::type h;
+  std::memcpy(&h, x, sizeof h);
+  const auto bits = __builtin_convertvector(h, typename HalfVector<N>::wide) << 16;
+  std::memcpy(&v, &bits, sizeof v);
+}
+
+inline float lane_value(const float* x, int64_t i) { return x[i]; }
+inline float lane_value(const uint16_t* x, int64_t i) { return std::bit_cast<float>(uint32_t{x[i]} << 16); }
+
+// lo = min(0, x...), hi = max(0, x...) over x[0, k) (fp32, or bf16 as uint16_t), in vectors of
+// N floats: N must be the width of one register of the caller's ISA (core/isa_clones.h's
+// isa_build). Written with GCC vector types: as a loop over lanes GCC left the
+// compare-and-select scalar (NaN rules), 7.5% of an int8 forward pass.
+template <int N, typename T>
+[[gnu::always_inline]] inline void lane_min_max(const T* x, int64_t k, float& lo, float& hi) {
   using Lanes = typename FloatVector<N>::type;
   Lanes l = {}, h = {};
   int64_t i = 0;
   for (; i + N <= k; i += N) {
     Lanes v;
-    std::memcpy(&v, x + i, sizeof v);
+    load_lanes<N>(x + i, v);
     l = v < l ? v : l;
     h = v > h ? v : h;
   }
@@ -38,8 +63,8 @@ template <int N>
     hi = std::max(hi, h[j]);
   }
   for (; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
+    lo = std::min(lo, lane_value(x, i));
+    hi = std::max(hi, lane_value(x, i));
   }
 }
 

@@ -321,7 +321,7 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // u8 activations, asymmetric per row: x ≈ (q - zero) * scale, with 0 exactly representable.
-  // A bf16 x is widened a row at a time on the way.
+  // x may be fp32 or bf16.
   void quantize_rows(View x, int64_t m, int64_t k, std::vector<uint8_t>& q, std::vector<float>& scale,
                      std::vector<int32_t>& zero) const {
     at_least(q, static_cast<size_t>(m * k));
@@ -331,14 +331,10 @@ class OnednnBackend final : public CpuOpsBackend {
     ThreadPool::global().parallel_for(
         static_cast<size_t>(m),
         [&](size_t b, size_t e) {
+          const auto rows = static_cast<int64_t>(e - b);
           if (const float* xf = x.f32_or_null())
-            return quantize_rows_u8(xf + b * k, static_cast<int64_t>(e - b), k, levels, q.data() + b * k,
-                                    scale.data() + b, zero.data() + b);
-          std::vector<float> row(static_cast<size_t>(k));
-          for (size_t r = b; r < e; ++r) {
-            widen_from_bf16(x.bf16() + r * k, row.size(), row.data());
-            quantize_rows_u8(row.data(), 1, k, levels, q.data() + r * k, scale.data() + r, zero.data() + r);
-          }
+            return quantize_rows_u8(xf + b * k, rows, k, levels, q.data() + b * k, scale.data() + b, zero.data() + b);
+          quantize_rows_u8(x.bf16() + b * k, rows, k, levels, q.data() + b * k, scale.data() + b, zero.data() + b);
         },
         row_grain(k));
   }

@@ -14,21 +14,22 @@ namespace {
 // Round to nearest (even) for |v| < 2^22 without a libm call, so the loop vectorises.
 [[gnu::always_inline]] inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
-template <int N>
-[[gnu::always_inline]] inline void quantize_row(const float* x, int64_t k, float levels, uint8_t* q, float& scale,
+template <int N, typename T>
+[[gnu::always_inline]] inline void quantize_row(const T* x, int64_t k, float levels, uint8_t* q, float& scale,
                                                 int32_t& zero) {
   float lo = 0.0f, hi = 0.0f;
   lane_min_max<N>(x, k, lo, hi);
   const float s = hi > lo ? (hi - lo) / levels : 1.0f;
   const float z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
   const float inv = 1.0f / s;
-  for (int64_t i = 0; i < k; ++i) q[i] = static_cast<uint8_t>(std::clamp(round_nearest(x[i] * inv) + z, 0.0f, levels));
+  for (int64_t i = 0; i < k; ++i)
+    q[i] = static_cast<uint8_t>(std::clamp(round_nearest(lane_value(x, i) * inv) + z, 0.0f, levels));
   scale = s;
   zero = static_cast<int32_t>(z);
 }
 
-template <int N>
-[[gnu::always_inline]] inline void quantize_rows(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q,
+template <int N, typename T>
+[[gnu::always_inline]] inline void quantize_rows(const T* x, int64_t rows, int64_t k, float levels, uint8_t* q,
                                                  float* scale, int32_t* zero) {
   for (int64_t r = 0; r < rows; ++r) quantize_row<N>(x + r * k, k, levels, q + r * k, scale[r], zero[r]);
 }
@@ -80,6 +81,20 @@ CLIPDEX_TARGET_V3 void rows_v3(const float* x, int64_t rows, int64_t k, float le
 void rows_baseline(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
   quantize_rows<4>(x, rows, k, levels, q, scale, zero);
 }
+// The same reading bf16 rows (the reduced modes' activations) without widening them first.
+using RowsBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, float, uint8_t*, float*, int32_t*);
+CLIPDEX_TARGET_V4 void rows_bf16_v4(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                                    int32_t* zero) {
+  quantize_rows<16>(x, rows, k, levels, q, scale, zero);
+}
+CLIPDEX_TARGET_V3 void rows_bf16_v3(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                                    int32_t* zero) {
+  quantize_rows<8>(x, rows, k, levels, q, scale, zero);
+}
+void rows_bf16_baseline(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                        int32_t* zero) {
+  quantize_rows<4>(x, rows, k, levels, q, scale, zero);
+}
 CLIPDEX_TARGET_V4 void weights_v4(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum) {
   quantize_weights<16>(w, k, levels, q, scale, sum);
 }
@@ -95,6 +110,12 @@ void weights_baseline(const float* w, int64_t k, float levels, int8_t* q, float&
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
                       int isa_level) {
   isa_build<RowsFn>(isa_level, rows_v4, rows_v3, rows_baseline)(x, rows, k, levels, q, scale, zero);
+}
+
+void quantize_rows_u8(const uint16_t* x_bf16, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                      int32_t* zero, int isa_level) {
+  isa_build<RowsBf16Fn>(isa_level, rows_bf16_v4, rows_bf16_v3, rows_bf16_baseline)(x_bf16, rows, k, levels, q, scale,
+                                                                                  zero);
 }
 
 void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum, int isa_level) {

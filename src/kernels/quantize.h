@@ -13,6 +13,10 @@ namespace clipdex::kernels {
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
                       int isa_level = 0);
 
+// The same from bf16 rows (uint16_t): as quantising the rows widened to fp32.
+void quantize_rows_u8(const uint16_t* x_bf16, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+                      int32_t* zero, int isa_level = 0);
+
 // w[0, k) -> q = round(w / scale) in [-levels, levels], scale = max|w| / levels; sum = Σ q.
 void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum,
                      int isa_level = 0);
