@@ -87,38 +87,31 @@ void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLa
   const int64_t d = width / heads, ld = 3 * width;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
-    HeadInput in{nullptr, ld, nullptr, nullptr, ld, L, L, d, scale, causal};
-    thread_local std::vector<float> staged;
+    thread_local std::vector<float> staged, wide;
     if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
-    if (qkv_bf16) {
-      const uint16_t* q = qkv_bf16 + row0 * ld + h * d;
-      float* dst = out ? out + row0 * width + h * d : staged.data();
-      if (attend_head_bf16({q, ld, q + width, q + 2 * width, ld, L, L, d, scale, causal}, dst, out ? width : d,
-                           scratch)) {
-        if (!out)
-          for (int64_t i = 0; i < L; ++i)
-            narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
-        return;
+    float* dst = out ? out + row0 * width + h * d : staged.data();
+    const int64_t ldo = out ? width : d;
+    const uint16_t* q_bf16 = qkv_bf16 ? qkv_bf16 + row0 * ld + h * d : nullptr;
+    if (!q_bf16 || !attend_head_bf16({q_bf16, ld, q_bf16 + width, q_bf16 + 2 * width, ld, L, L, d, scale, causal}, dst,
+                                     ldo, scratch)) {
+      HeadInput in{qkv ? qkv + row0 * ld + h * d : nullptr, ld, nullptr, nullptr, ld, L, L, d, scale, causal};
+      int64_t part_stride = width;  // from q to k, k to v
+      if (q_bf16) {
+        if (wide.size() < static_cast<size_t>(L * 3 * d)) wide.resize(static_cast<size_t>(L * 3 * d));
+        for (int64_t i = 0; i < L; ++i)
+          for (int64_t part = 0; part < 3; ++part)
+            widen_from_bf16(q_bf16 + i * ld + part * width, static_cast<size_t>(d), wide.data() + (i * 3 + part) * d);
+        in.q = wide.data();
+        in.ldq = in.ldkv = 3 * d;
+        part_stride = d;
       }
+      in.k = in.q + part_stride;
+      in.v = in.q + 2 * part_stride;
+      attend_head(in, dst, ldo, scratch);
     }
-    thread_local std::vector<float> wide;
-    if (qkv) {
-      in.q = qkv + row0 * ld + h * d;
-    } else {
-      if (wide.size() < static_cast<size_t>(L * 3 * d)) wide.resize(static_cast<size_t>(L * 3 * d));
+    if (!out)
       for (int64_t i = 0; i < L; ++i)
-        for (int64_t part = 0; part < 3; ++part)
-          widen_from_bf16(qkv_bf16 + (row0 + i) * ld + part * width + h * d, static_cast<size_t>(d),
-                          wide.data() + (i * 3 + part) * d);
-      in.q = wide.data();
-      in.ldq = in.ldkv = 3 * d;
-    }
-    in.k = in.q + (qkv ? width : d);
-    in.v = in.q + (qkv ? 2 * width : 2 * d);
-    if (out) return attend_head(in, out + row0 * width + h * d, width, scratch);
-    attend_head(in, staged.data(), d, scratch);
-    for (int64_t i = 0; i < L; ++i)
-      narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
+        narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
   });
 }
 
