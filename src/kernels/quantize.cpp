@@ -67,32 +67,23 @@ template <Activation A>
     for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(value(j)));
 }
 
-// Each compiled per x86-64 level with its register width (core/isa_clones.h).
-using RowsFn = void (*)(const float*, int64_t, int64_t, float, uint8_t*, float*, int32_t*);
+// Each compiled per x86-64 level with its register width (core/isa_clones.h); the rows fp32 or
+// bf16 (uint16_t: the reduced modes' activations, read without widening them first).
+template <typename T>
+using RowsFn = void (*)(const T*, int64_t, int64_t, float, uint8_t*, float*, int32_t*);
 using WeightsFn = void (*)(const float*, int64_t, float, int8_t*, float&, int32_t&);
-CLIPDEX_TARGET_V4 void rows_v4(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+template <typename T>
+CLIPDEX_TARGET_V4 void rows_v4(const T* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
                                int32_t* zero) {
   quantize_rows<16>(x, rows, k, levels, q, scale, zero);
 }
-CLIPDEX_TARGET_V3 void rows_v3(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
+template <typename T>
+CLIPDEX_TARGET_V3 void rows_v3(const T* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
                                int32_t* zero) {
   quantize_rows<8>(x, rows, k, levels, q, scale, zero);
 }
-void rows_baseline(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
-  quantize_rows<4>(x, rows, k, levels, q, scale, zero);
-}
-// The same reading bf16 rows (the reduced modes' activations) without widening them first.
-using RowsBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, float, uint8_t*, float*, int32_t*);
-CLIPDEX_TARGET_V4 void rows_bf16_v4(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
-                                    int32_t* zero) {
-  quantize_rows<16>(x, rows, k, levels, q, scale, zero);
-}
-CLIPDEX_TARGET_V3 void rows_bf16_v3(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
-                                    int32_t* zero) {
-  quantize_rows<8>(x, rows, k, levels, q, scale, zero);
-}
-void rows_bf16_baseline(const uint16_t* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
-                        int32_t* zero) {
+template <typename T>
+void rows_baseline(const T* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero) {
   quantize_rows<4>(x, rows, k, levels, q, scale, zero);
 }
 CLIPDEX_TARGET_V4 void weights_v4(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum) {
@@ -109,13 +100,14 @@ void weights_baseline(const float* w, int64_t k, float levels, int8_t* q, float&
 
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale, int32_t* zero,
                       int isa_level) {
-  isa_build<RowsFn>(isa_level, rows_v4, rows_v3, rows_baseline)(x, rows, k, levels, q, scale, zero);
+  isa_build<RowsFn<float>>(isa_level, rows_v4<float>, rows_v3<float>, rows_baseline<float>)(x, rows, k, levels, q,
+                                                                                          scale, zero);
 }
 
 void quantize_rows_u8(const uint16_t* x_bf16, int64_t rows, int64_t k, float levels, uint8_t* q, float* scale,
                       int32_t* zero, int isa_level) {
-  isa_build<RowsBf16Fn>(isa_level, rows_bf16_v4, rows_bf16_v3, rows_bf16_baseline)(x_bf16, rows, k, levels, q, scale,
-                                                                                  zero);
+  isa_build<RowsFn<uint16_t>>(isa_level, rows_v4<uint16_t>, rows_v3<uint16_t>, rows_baseline<uint16_t>)(
+      x_bf16, rows, k, levels, q, scale, zero);
 }
 
 void quantize_row_s8(const float* w, int64_t k, float levels, int8_t* q, float& scale, int32_t& sum, int isa_level) {
