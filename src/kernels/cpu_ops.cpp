@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/half.h"
 #include "core/isa_clones.h"
 #include "core/thread_pool.h"
 #include "kernels/attention_head.h"
@@ -48,13 +49,17 @@ void sgemm_nt(const float* x, int64_t m, int64_t k, const float* w, int64_t n, f
 
 namespace {
 
+// One row into fp32 y, or (y null) rounded into bf16 y_bf16 as it is written.
 CLIPDEX_ISA_CLONES void layer_norm_row(const float* x, int64_t dim, const float* gamma, const float* beta, float eps,
-                                       float* y) {
+                                       float* y, uint16_t* y_bf16) {
   const double mean = lane_sum(x, dim) / static_cast<double>(dim);
   const float mu = static_cast<float>(mean);
   const double var = lane_squared_deviation(x, dim, mu) / static_cast<double>(dim);
   const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-  for (int64_t j = 0; j < dim; ++j) y[j] = (x[j] - mu) * inv * gamma[j] + beta[j];
+  if (y)
+    for (int64_t j = 0; j < dim; ++j) y[j] = (x[j] - mu) * inv * gamma[j] + beta[j];
+  else
+    for (int64_t j = 0; j < dim; ++j) y_bf16[j] = f32_to_bf16((x[j] - mu) * inv * gamma[j] + beta[j]);
 }
 
 }  // namespace
@@ -64,12 +69,8 @@ void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gam
   ThreadPool::global().parallel_for(
       static_cast<size_t>(rows),
       [&](size_t b, size_t e) {
-        std::vector<float> staged(y ? 0 : static_cast<size_t>(dim));
-        for (size_t r = b; r < e; ++r) {
-          float* out = y ? y + r * dim : staged.data();
-          layer_norm_row(x + r * dim, dim, gamma, beta, eps, out);
-          if (!y) narrow_to_bf16(out, static_cast<size_t>(dim), y_bf16 + r * dim);
-        }
+        for (size_t r = b; r < e; ++r)
+          layer_norm_row(x + r * dim, dim, gamma, beta, eps, y ? y + r * dim : nullptr, y ? nullptr : y_bf16 + r * dim);
       },
       row_grain(dim));
 }
