@@ -223,9 +223,10 @@ class OnednnBackend final : public CpuOpsBackend {
   }
 
   // bf16 and int8 passes hold half the images fp32 does (two per pool thread, at least 4):
-  // on 2 cores (Zen 5, ViT-B/32, batch 32, medians of 8 alternating runs) passes of 4 ran int8
-  // 5% and bf16 1% faster than passes of 8, with 3-6 MiB (int8) and 7-10 MiB (bf16) less peak
-  // RSS; fp32 ran 2.5% slower in passes of 4, so it keeps 8.
+  // on 2 cores (Zen 5, ViT-B/32, batch 32, medians of alternating runs) passes of 4 ran as fast
+  // as passes of 8 (int8 +5% in one round of 8, -0.5% in a later round of 6; bf16 +1%) with
+  // 3-6 MiB (int8) and 7-10 MiB (bf16) less peak RSS; fp32 ran 2.5% slower in passes of 4, so it
+  // keeps 8.
   int64_t image_batch() const override {
     if (precision_ == Precision::Fp32) return CpuOpsBackend::image_batch();
     return std::clamp<int64_t>(2 * static_cast<int64_t>(ThreadPool::global().active()), 4, max_batch());
