@@ -99,7 +99,7 @@ bool add_merge(BpeVocab& v, const TokenIndex& ids, const MergeLine& m, int32_t r
   const int32_t merged = id_of(ids, joined);
   if (merged < 0) return false;
   if (left >= 0 && right >= 0)
-    v.merges.push_back({static_cast<uint64_t>(left) << 32 | static_cast<uint32_t>(right), rank, merged});
+    v.merges.push_back({left, right, rank, merged});
   return true;
 }
 
@@ -116,9 +116,9 @@ void finish(BpeVocab& v, const TokenIndex& ids, const std::string& path) {
     if (v.byte_id[b] < 0 || v.byte_end_id[b] < 0) throw_input("'{}': vocabulary lacks the byte symbol '{}'", path, s);
   }
   std::stable_sort(v.merges.begin(), v.merges.end(),
-                   [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.pair < b.pair; });
+                   [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.pair_before(b); });
   const auto last = std::unique(v.merges.begin(), v.merges.end(),
-                                [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.pair == b.pair; });
+                                [](const BpeVocab::Merge& a, const BpeVocab::Merge& b) { return a.same_pair(b); });
   v.merges.erase(last, v.merges.end());
   v.merges.shrink_to_fit();
   v.text.shrink_to_fit();
@@ -200,10 +200,10 @@ const std::array<char32_t, 256>& byte_to_unicode() {
 }
 
 const BpeVocab::Merge* BpeVocab::find_merge(int32_t left, int32_t right) const {
-  const uint64_t key = static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
-  const auto it =
-      std::lower_bound(merges.begin(), merges.end(), key, [](const Merge& m, uint64_t k) { return m.pair < k; });
-  return it != merges.end() && it->pair == key ? &*it : nullptr;
+  const Merge key{left, right};
+  const auto it = std::lower_bound(merges.begin(), merges.end(), key,
+                                   [](const Merge& m, const Merge& k) { return m.pair_before(k); });
+  return it != merges.end() && it->same_pair(key) ? &*it : nullptr;
 }
 
 BpeVocab BpeVocab::load(const std::string& path) {

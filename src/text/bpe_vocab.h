@@ -18,9 +18,11 @@ namespace clipdex::text {
 
 struct BpeVocab {
   struct Merge {
-    uint64_t pair = 0;  // left id << 32 | right id
-    int32_t rank = 0;   // lower merges first
+    int32_t left = 0, right = 0;  // the adjacent pair's ids
+    int32_t rank = 0;             // lower merges first
     int32_t merged = 0;
+    bool same_pair(const Merge& o) const { return left == o.left && right == o.right; }
+    bool pair_before(const Merge& o) const { return left != o.left ? left < o.left : right < o.right; }
   };
 
   std::string text;                       // every token's UTF-8, back to back

@@ -35,10 +35,9 @@ std::vector<int32_t> Tokenizer::bpe_uncached(const std::string& word) const {
       if (const auto* m = vocab_.find_merge(parts[i], parts[i + 1]); m && (!best || m->rank < best->rank)) best = m;
     if (!best) break;
     // Merge every occurrence of the best pair, left to right, as the reference does.
-    const auto left = static_cast<int32_t>(best->pair >> 32), right = static_cast<int32_t>(best->pair & 0xffffffffu);
     merged.clear();
     for (size_t i = 0; i < parts.size();) {
-      if (i + 1 < parts.size() && parts[i] == left && parts[i + 1] == right) {
+      if (i + 1 < parts.size() && parts[i] == best->left && parts[i + 1] == best->right) {
         merged.push_back(best->merged);
         i += 2;
       } else {
