@@ -3,9 +3,10 @@
 // single running min / sum is a dependency chain it must keep in order). Inline: each ISA clone
 // of a caller (core/isa_clones.h) gets its own code.
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
+
+#include "core/half.h"
 
 namespace clipdex::kernels {
 
@@ -39,7 +40,7 @@ template <int N>
 }
 
 inline float lane_value(const float* x, int64_t i) { return x[i]; }
-inline float lane_value(const uint16_t* x, int64_t i) { return std::bit_cast<float>(uint32_t{x[i]} << 16); }
+inline float lane_value(const uint16_t* x, int64_t i) { return bf16_to_f32(x[i]); }
 
 // lo = min(0, x...), hi = max(0, x...) over x[0, k) (fp32, or bf16 as uint16_t), in vectors of
 // N floats: N must be the width of one register of the caller's ISA (core/isa_clones.h's
