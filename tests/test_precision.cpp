@@ -185,6 +185,12 @@ TEST(PrecisionKernels, GemmInputBuffersAgreeWithFp32) {
     for (size_t i = 0; i < h.size(); ++i) ASSERT_NEAR(got_h[i], h[i], (reduced ? 0x1p-8f : 1e-6f) * (std::fabs(h[i]) + 1e-3f)) << i;
     be->linear(gh.view, m, fc, gmid.view, Activation::Gelu);
     EXPECT_GE(min_row_cosine(widened(gmid.view, m * hidden), mid, hidden), required_cosine(p)) << be->kernels();
+    {  // layer norm and linear as one op (fused in int8: each row normalised and quantised at once)
+      const auto h2 = be->alloc(m * width, kernels::Role::GemmInput), mid2 = be->alloc(m * hidden, kernels::Role::GemmInput);
+      be->layer_norm_linear(x_b.view, m, width, gamma_b.view, beta_b.view, 1e-5f, h2.view, fc, mid2.view,
+                            Activation::Gelu);
+      EXPECT_GE(min_row_cosine(widened(mid2.view, m * hidden), mid, hidden), required_cosine(p)) << be->kernels();
+    }
     std::vector<float> stream(m * width, 0.0f);
     be->linear(gmid.view, m, proj, {stream.data()}, Activation::None, /*accumulate=*/true);
     EXPECT_GE(min_row_cosine(stream, y, width), required_cosine(p)) << be->kernels();
@@ -197,6 +203,38 @@ TEST(PrecisionKernels, GemmInputBuffersAgreeWithFp32) {
   portable->linear({h16.data(), kernels::ElementType::BF16}, m, fc_ref, {mid16.data(), kernels::ElementType::BF16},
                    Activation::Gelu);
   EXPECT_GE(min_row_cosine(widened({mid16.data(), kernels::ElementType::BF16}, m * hidden), mid, hidden), 0.999);
+}
+
+// The patch embedding's input: pixels cut into patches, into an fp32 buffer as they are and into
+// a bf16 GemmInput buffer (the bf16 and int8 backends) rounded once.
+TEST(PrecisionKernels, PatchRowsFillGemmInputBuffers) {
+  const kernels::PatchGeometry g{2, 8, 4};
+  std::vector<float> pixels(static_cast<size_t>(g.images * 3 * g.size * g.size));
+  std::mt19937 rng(4);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (auto& v : pixels) v = dist(rng);
+  const int64_t count = g.patches() * g.patch_values();
+  std::vector<float> want(static_cast<size_t>(count));
+  // Patch (img, gy, gx), column (c, ky, kx) = pixel (img, c, gy * p + ky, gx * p + kx).
+  for (int64_t img = 0; img < g.images; ++img)
+    for (int64_t gy = 0; gy < g.grid(); ++gy)
+      for (int64_t gx = 0; gx < g.grid(); ++gx)
+        for (int64_t c = 0; c < 3; ++c)
+          for (int64_t ky = 0; ky < g.patch; ++ky)
+            for (int64_t kx = 0; kx < g.patch; ++kx)
+              want[((img * g.grid() + gy) * g.grid() + gx) * g.patch_values() + (c * g.patch + ky) * g.patch + kx] =
+                  pixels[((img * 3 + c) * g.size + gy * g.patch + ky) * g.size + gx * g.patch + kx];
+  for (Precision p : {Precision::Fp32, Precision::Bf16}) {
+    const auto be = kernels::make_backend(p);
+    const auto px = be->upload(pixels.data(), static_cast<int64_t>(pixels.size()));
+    const auto cols = be->alloc(count, kernels::Role::GemmInput);
+    be->patch_rows(px.view, g, cols.view);
+    for (int64_t i = 0; i < count; ++i) {
+      const float got = cols.view.type == kernels::ElementType::BF16 ? bf16_to_f32(cols.view.bf16()[i]) : cols.view.f32()[i];
+      const float expected = cols.view.type == kernels::ElementType::BF16 ? bf16_to_f32(f32_to_bf16(want[i])) : want[i];
+      ASSERT_EQ(got, expected) << to_string(p) << " value " << i;
+    }
+  }
 }
 
 // A backend makes a matmul per row count it meets and starts its set afresh past a bound: a run

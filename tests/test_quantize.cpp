@@ -12,6 +12,7 @@
 #include "core/half.h"
 #include "core/isa_clones.h"
 #include "kernels/backend.h"
+#include "kernels/cpu_ops.h"
 #include "kernels/quantize.h"
 
 using namespace clipdex;
@@ -142,5 +143,29 @@ TEST(Quantize, OnePassEpiloguesMatchTheDefinition) {
         }
       }
     }
+  }
+}
+
+// Layer norm fused with the int8 row quantisation gives exactly what the two steps give apart:
+// the fp32 layer norm's rows, quantised (several rows, so the pool splits them).
+TEST(Quantize, FusedLayerNormQuantisesTheLayerNormsRows) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> g(0.5f, 2.0f);
+  for (int64_t dim : {7, 64, 768}) {
+    const int64_t rows = 300;
+    std::vector<float> x(static_cast<size_t>(rows * dim)), gamma(static_cast<size_t>(dim)), beta(gamma.size());
+    for (auto* v : {&x, &gamma, &beta})
+      for (auto& e : *v) e = g(rng);
+    std::vector<float> normed(x.size());
+    kernels::layer_norm_rows(x.data(), rows, dim, gamma.data(), beta.data(), 1e-5f, normed.data(), nullptr);
+    std::vector<uint8_t> want_q(x.size()), got_q(x.size());
+    std::vector<float> want_scale(rows), got_scale(rows);
+    std::vector<int32_t> want_zero(rows), got_zero(rows);
+    kernels::quantize_rows_u8(normed.data(), rows, dim, 255.0f, want_q.data(), want_scale.data(), want_zero.data());
+    kernels::layer_norm_quantize_rows(x.data(), rows, dim, gamma.data(), beta.data(), 1e-5f, 255.0f, got_q.data(),
+                                      got_scale.data(), got_zero.data());
+    EXPECT_EQ(got_q, want_q) << dim;
+    EXPECT_EQ(got_scale, want_scale) << dim;
+    EXPECT_EQ(got_zero, want_zero) << dim;
   }
 }

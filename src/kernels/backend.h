@@ -122,6 +122,14 @@ class Backend {
                       bool accumulate = false) = 0;
   // Row-wise layer norm over `dim` columns; gamma and beta are F32.
   virtual void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) = 0;
+  // y = linear(layer_norm(x)) with h [rows, dim] to hold the normalised rows (a GemmInput
+  // buffer): the layer norms whose output only a linear layer reads. A backend may fuse the two
+  // (the int8 one quantises each normalised row as it makes it; h is then left untouched).
+  virtual void layer_norm_linear(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View h,
+                                 const LinearWeights& w, View y, Activation act = Activation::None) {
+    layer_norm(x, rows, dim, gamma, beta, eps, h);
+    linear(h, rows, w, y, act);
+  }
   // Scaled dot-product attention per sequence and head. qkv is [tokens, 3*width] holding
   // q | k | v; out is [tokens, width]. With `causal`, position i attends to positions <= i.
   virtual void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) = 0;

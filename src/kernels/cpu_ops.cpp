@@ -13,6 +13,7 @@
 #include "kernels/attention_head.h"
 #include "kernels/bf16_rows.h"
 #include "kernels/lane_reduce.h"
+#include "kernels/quantize.h"
 
 namespace clipdex::kernels {
 namespace {
@@ -71,6 +72,21 @@ void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gam
       [&](size_t b, size_t e) {
         for (size_t r = b; r < e; ++r)
           layer_norm_row(x + r * dim, dim, gamma, beta, eps, y ? y + r * dim : nullptr, y ? nullptr : y_bf16 + r * dim);
+      },
+      row_grain(dim));
+}
+
+void layer_norm_quantize_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
+                              float eps, float levels, uint8_t* q, float* scale, int32_t* zero) {
+  ThreadPool::global().parallel_for(
+      static_cast<size_t>(rows),
+      [&](size_t b, size_t e) {
+        thread_local std::vector<float> normed;  // one row, in L1 between the two steps
+        if (normed.size() < static_cast<size_t>(dim)) normed.resize(static_cast<size_t>(dim));
+        for (size_t r = b; r < e; ++r) {
+          layer_norm_row(x + r * dim, dim, gamma, beta, eps, normed.data(), nullptr);
+          quantize_rows_u8(normed.data(), 1, dim, levels, q + r * dim, scale + r, zero + r);
+        }
       },
       row_grain(dim));
 }

@@ -52,6 +52,10 @@ void assemble_vit_tokens(const float* patches, const float* cls, const float* po
 // Row-wise layer norm into fp32 `y`, or (y null) rounded into bf16 `y_bf16`.
 void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
                      float* y, uint16_t* y_bf16);
+// Layer norm then the int8 GEMMs' row quantisation (quantize_rows_u8) in one pass over x: each
+// row normalised in fp32 and quantised while in L1, not written out and read back.
+void layer_norm_quantize_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
+                              float eps, float levels, uint8_t* q, float* scale, int32_t* zero);
 // Self-attention of qkv [tokens, 3*width], fp32 or (qkv null) bf16 `qkv_bf16`, into fp32 `out`, or
 // (out null) rounded into bf16 `out_bf16`.
 void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,

@@ -93,18 +93,26 @@ void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t widt
                  out.type == ElementType::BF16 ? out.bf16() : nullptr);
 }
 
-void flatten_patches(const float* px, const PatchGeometry& g, float* out) {
+namespace {
+
+// Calls copy(src, dst offset) for each run of `patch` pixels, in flatten_patches' order.
+template <typename CopyRun>
+void for_each_patch_run(const float* px, const PatchGeometry& g, CopyRun copy) {
   const int64_t p = g.patch, grid = g.grid(), S = g.size, k = g.patch_values();
   for (int64_t img = 0; img < g.images; ++img)
     for (int64_t gy = 0; gy < grid; ++gy)
       for (int64_t gx = 0; gx < grid; ++gx) {
-        float* dst = out + ((img * grid + gy) * grid + gx) * k;
+        const int64_t row = ((img * grid + gy) * grid + gx) * k;
         for (int64_t c = 0; c < 3; ++c)
-          for (int64_t ky = 0; ky < p; ++ky) {
-            const float* src = px + ((img * 3 + c) * S + gy * p + ky) * S + gx * p;
-            std::copy(src, src + p, dst + (c * p + ky) * p);
-          }
+          for (int64_t ky = 0; ky < p; ++ky)
+            copy(px + ((img * 3 + c) * S + gy * p + ky) * S + gx * p, row + (c * p + ky) * p);
       }
+}
+
+}  // namespace
+
+void flatten_patches(const float* px, const PatchGeometry& g, float* out) {
+  for_each_patch_run(px, g, [&](const float* src, int64_t at) { std::copy_n(src, g.patch, out + at); });
 }
 
 void assemble_vit_tokens(const float* patches, const float* cls, const float* pos, int64_t images, int64_t tokens,
@@ -118,8 +126,14 @@ void assemble_vit_tokens(const float* patches, const float* cls, const float* po
     }
 }
 
+// bf16 columns (a GemmInput buffer in the reduced modes) are rounded as they are copied: half
+// the memory of a pass's largest buffer, and the bf16 GEMM would round them anyway.
 void CpuOpsBackend::patch_rows(View pixels, const PatchGeometry& g, View cols) {
-  flatten_patches(pixels.f32(), g, cols.f32());
+  if (cols.type == ElementType::F32) return flatten_patches(pixels.f32(), g, cols.f32());
+  uint16_t* out = cols.bf16();
+  for_each_patch_run(pixels.f32(), g, [&](const float* src, int64_t at) {
+    narrow_to_bf16(src, static_cast<size_t>(g.patch), out + at);
+  });
 }
 
 void CpuOpsBackend::vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width,

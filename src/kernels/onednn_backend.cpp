@@ -80,7 +80,10 @@ ConvertedInput& converted_input() {
 // forward pass in memset).
 template <typename T>
 T* at_least(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
+  if (v.size() < n) {
+    v.reserve(n);  // exactly n: resize alone would grow the capacity to up to twice the old size
+    v.resize(n);
+  }
   return v.data();
 }
 
@@ -308,6 +311,20 @@ class OnednnBackend final : public CpuOpsBackend {
     run_linear(x, m, w, y, act, accumulate);
   }
 
+  // int8: each row normalised and quantised in one pass (layer_norm_quantize_rows), h unused.
+  void layer_norm_linear(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View h,
+                         const LinearWeights& w, View y, Activation act) override {
+    const auto* P = static_cast<const PackedLinear*>(w.packed.get());
+    if (!P || P->precision != Precision::Int8 || rows == 0)
+      return CpuOpsBackend::layer_norm_linear(x, rows, dim, gamma, beta, eps, h, w, y, act);
+    ConvertedInput& in = converted_input();
+    const auto count = static_cast<size_t>(rows * dim);
+    layer_norm_quantize_rows(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, static_cast<float>(int8_levels_),
+                             at_least(in.u8, count), at_least(in.row_scale, static_cast<size_t>(rows)),
+                             at_least(in.row_zero, static_cast<size_t>(rows)));
+    multiply(in.u8.data(), rows, *P, w, in, y, act, /*accumulate=*/false);
+  }
+
  private:
   // s8 weights, symmetric per output channel.
   static void quantize_weights(const LinearWeights& w, PackedLinear& P, std::vector<int8_t>& out, float levels) {
@@ -345,8 +362,8 @@ class OnednnBackend final : public CpuOpsBackend {
   void run_linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) {
     if (m == 0) return;
     const auto& P = *static_cast<const PackedLinear*>(w.packed.get());
-    // 1. The input in the GEMM's type, once for all column blocks (a bf16 input to a bf16 GEMM
-    // as it is).
+    // The input in the GEMM's type, once for all column blocks (a bf16 input to a bf16 GEMM as
+    // it is); then the products.
     ConvertedInput& in = converted_input();  // the caller's; pool tasks below read it
     const auto count = static_cast<size_t>(m * P.k);
     const void* src = x.data;
@@ -360,7 +377,14 @@ class OnednnBackend final : public CpuOpsBackend {
       from_bf16(x.bf16(), count, at_least(in.f32, count));
       src = in.f32.data();
     }
-    // 2. The products, one (row block, column block) per job. Up to kWholeRows rows, when
+    multiply(src, m, P, w, in, y, act, accumulate);
+  }
+
+  // run_linear's second step, from src already in the GEMM's type (int8: with in's row scales
+  // and zero points).
+  void multiply(const void* src, int64_t m, const PackedLinear& P, const LinearWeights& w, const ConvertedInput& in,
+                View y, Activation act, bool accumulate) {
+    // The products, one (row block, column block) per job. Up to kWholeRows rows, when
     // there is a column block for every thread, the rows stay whole and the threads split the
     // columns: each then reads only its share of the weights, which dominate a short input's
     // cost. Taller inputs take one row block per thread: measured faster here than 32-128-row

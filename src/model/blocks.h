@@ -24,6 +24,9 @@ struct LayerNorm {
   float eps = 1e-5f;
   static LayerNorm load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t dim, float eps);
   void run(Backend& be, View x, int64_t rows, View y) const;
+  // y = w(this(x)) (then act), h holding the normalised rows where the backend needs them.
+  void run_linear(Backend& be, View x, int64_t rows, View h, const LinearWeights& w, View y,
+                  Activation act = Activation::None) const;
   void run_f32(HostBackend& be, const float* x, int64_t rows, float* y) const;  // the CPU-only towers
 };
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/heap.h"
 #include "core/mapped_file.h"
 #include "core/paths.h"
 #include "model/checkpoint.h"
@@ -197,6 +198,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   if (m->backend_ && m->host_backend_)
     info.kernels += fmt::format("; {} tower on the CPU ({})", resnet ? "ModifiedResNet image" : "XLM-R text",
                                 m->host_backend_->kernels());
+  return_free_heap_memory();
   return m;
 }
 

@@ -34,14 +34,17 @@ class VisionTransformer final : public ImageTower {
   Tensor encode_uploaded(Backend& be, View pixels, int64_t n) const override {
     const int64_t w = cfg_.width, tokens = cfg_.tokens(), S = cfg_.image_size;
     const kernels::PatchGeometry g{n, S, cfg_.patch_size};
-    const Buffer x = be.alloc(n * tokens * w, Role::Stream);
-    {  // the patches are freed before the transformer's buffers exist (24 MB at a batch of 32)
-      const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::Work);
+    // Each buffer of the patch embedding is freed as soon as it is read, so that no more than
+    // two are held at once: fewer bytes per image than the transformer's own buffers take.
+    Buffer emb = be.alloc(g.patches() * w, Role::Work);
+    {
+      const Buffer cols = be.alloc(g.patches() * g.patch_values(), Role::GemmInput);
       be.patch_rows(pixels, g, cols.view);
-      const Buffer emb = be.alloc(g.patches() * w, Role::Work);
       be.linear(cols.view, g.patches(), patch_, emb.view);
-      be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
     }
+    const Buffer x = be.alloc(n * tokens * w, Role::Stream);
+    be.vit_tokens(emb.view, class_embedding_.view, positional_embedding_.view, n, tokens, w, x.view);
+    emb = {};
 
     SequenceLayout seqs;
     std::vector<int64_t> class_rows;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/heap.h"
 
 namespace clipdex::pipeline {
 
@@ -22,6 +23,7 @@ std::shared_ptr<Embedder> Embedder::open(const std::string& model_path, const st
                   text_model_path, text->embed_dim(), model_path, image->embed_dim());
   }
   auto input = TextInput::for_model(*text, text_model_path.empty() ? model_path : text_model_path, vocab);
+  return_free_heap_memory();  // the tokenizer's tables were built through transients too
   return std::make_shared<Embedder>(std::move(image), std::move(text), std::move(input));
 }
 
