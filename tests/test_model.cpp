@@ -3,7 +3,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,6 +19,8 @@
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "model/clip_model.h"
+#include "model/passes.h"
+#include "core/thread_pool.h"
 #include "test_util.h"
 
 using namespace clipdex;
@@ -191,4 +197,62 @@ TEST(ModelLoad, BrokenCheckpointsFailWithClearMessages) {
   EXPECT_NE(load_error(src, {"ViT-B-32"}).find("needs"), std::string::npos);
   EXPECT_NE(load_error(src, {"ViT-X-99"}).find("unknown architecture"), std::string::npos);
   EXPECT_NE(load_error(dir + "/does-not-exist").find("does not exist"), std::string::npos);
+}
+
+// A batch's passes cover every input once, in order; per-thread shares differ in size by at most
+// one input and so do the passes within one (a shared plan's last pass takes what is left).
+TEST(Passes, PlansCoverTheBatchInBalancedShares) {
+  struct Case {
+    int64_t n, threads, pass, thread_pass;
+    bool per_thread;
+  };
+  for (const Case& c : {Case{37, 2, 4, 4, true}, Case{4, 2, 4, 4, true}, Case{3, 2, 4, 4, false},
+                        Case{37, 2, 4, 0, false}, Case{37, 1, 8, 4, false}, Case{100, 16, 32, 4, true},
+                        Case{9, 4, 32, 4, true}, Case{0, 2, 4, 4, false}}) {
+    const auto plan = model::plan_passes(c.n, c.threads, c.pass, c.thread_pass);
+    EXPECT_EQ(plan.per_thread, c.per_thread) << c.n << " on " << c.threads;
+    EXPECT_EQ(static_cast<int64_t>(plan.shares.size()), c.per_thread ? c.threads : 1);
+    int64_t next = 0, smallest = c.n, largest = 0;
+    for (const auto& share : plan.shares) {
+      int64_t size = 0, pass_min = c.n, pass_max = 0;
+      for (const auto& p : share) {
+        EXPECT_EQ(p.begin, next) << c.n;
+        EXPECT_GT(p.end, p.begin);
+        EXPECT_LE(p.end - p.begin, c.per_thread ? c.thread_pass : c.pass);
+        pass_min = std::min(pass_min, p.end - p.begin);
+        pass_max = std::max(pass_max, p.end - p.begin);
+        size += p.end - p.begin;
+        next = p.end;
+      }
+      if (c.per_thread && !share.empty()) {
+        EXPECT_LE(pass_max - pass_min, 1) << c.n;
+      }
+      smallest = std::min(smallest, size);
+      largest = std::max(largest, size);
+    }
+    EXPECT_EQ(next, c.n);
+    if (c.per_thread) {
+      EXPECT_LE(largest - smallest, 1) << c.n;
+    }
+  }
+}
+
+// A per-thread plan runs each share's passes on one pool thread, each share on its own.
+TEST(Passes, PerThreadSharesRunOnThreadsOfTheirOwn) {
+  const auto threads = static_cast<int64_t>(ThreadPool::global().active());
+  if (threads < 2) GTEST_SKIP() << "one pool thread";
+  const auto plan = model::plan_passes(8 * threads, threads, 8, 2);
+  ASSERT_TRUE(plan.per_thread);
+  std::mutex mu;
+  std::map<int64_t, std::thread::id> ran_on;
+  model::run_passes(plan, [&](int64_t b, int64_t) {
+    std::lock_guard lock(mu);
+    ran_on[b] = std::this_thread::get_id();
+  });
+  std::set<std::thread::id> share_threads;
+  for (const auto& share : plan.shares) {
+    for (const auto& p : share) EXPECT_EQ(ran_on.at(p.begin), ran_on.at(share[0].begin));
+    share_threads.insert(ran_on.at(share[0].begin));
+  }
+  EXPECT_EQ(static_cast<int64_t>(share_threads.size()), threads);
 }

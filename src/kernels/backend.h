@@ -93,6 +93,9 @@ class Backend {
   // Images per image-tower pass (a larger request runs as several): a ViT-B/32 pass holds
   // 1-1.5 MB of activations per image.
   virtual int64_t image_batch() const { return max_batch(); }
+  // Images per pass when each pool thread runs passes of its own over a share of the batch
+  // (model/passes.h), its ops on that thread alone; 0 where a pass's ops must use every thread.
+  virtual int64_t thread_image_batch() const { return 0; }
   // False when ops must not run from several threads at once (a GPU stream): callers serialise.
   virtual bool concurrent() const { return true; }
 

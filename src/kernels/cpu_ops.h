@@ -15,6 +15,7 @@ class CpuOpsBackend : public HostBackend {
   // as in one (ViT-B/32, fp32, bf16 and int8, Zen 5) with 50-65 MB less peak RSS, and text
   // batches (max_batch) ran faster whole.
   int64_t image_batch() const override;
+  int64_t thread_image_batch() const override;
   void layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
                       float* y) override;
   void attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

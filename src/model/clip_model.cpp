@@ -13,8 +13,10 @@
 #include "core/heap.h"
 #include "core/mapped_file.h"
 #include "core/paths.h"
+#include "core/thread_pool.h"
 #include "model/checkpoint.h"
 #include "model/infer_config.h"
+#include "model/passes.h"
 #include "model/towers.h"
 #include "model/blocks.h"
 
@@ -210,11 +212,12 @@ std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
   std::vector<float> out(static_cast<size_t>(n * d));
   std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
   if (!image_backend_->concurrent()) lock.lock();
-  for (int64_t b = 0; b < n; b += batch) {
-    const int64_t m = std::min(batch, n - b);
-    const auto e = image_->encode(*image_backend_, pixels + b * 3 * S * S, m);
-    std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
-  }
+  const auto threads = static_cast<int64_t>(ThreadPool::global().active());
+  const int64_t per_thread = image_backend_->concurrent() ? image_backend_->thread_image_batch() : 0;
+  run_passes(plan_passes(n, threads, batch, per_thread), [&](int64_t b, int64_t e) {
+    const auto emb = image_->encode(*image_backend_, pixels + b * 3 * S * S, e - b);
+    std::copy(emb.data.begin(), emb.data.end(), out.begin() + b * d);
+  });
   return out;
 }
 
