@@ -17,4 +17,11 @@ template <Activation A>
   else return x;
 }
 
+// The same for a value rounded to bf16 next: GELU's erf to bf16's needs (fast_erf_coarse).
+template <Activation A>
+[[gnu::always_inline]] inline float activate_for_bf16(float x) {
+  if constexpr (A == Activation::Gelu) return 0.5f * x * (1.0f + fast_erf_coarse(x * 0.70710678118654752f));
+  else return activate<A>(x);
+}
+
 }  // namespace clipdex::kernels

@@ -21,9 +21,9 @@ template <Activation A>
 template <Activation A>
 [[gnu::always_inline]] inline void bias_activate_narrow(const float* p, const float* bias, int64_t n, uint16_t* y) {
   if (bias)
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(p[j] + bias[j]));
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(p[j] + bias[j]));
   else
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate<A>(p[j]));
+    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(p[j]));
 }
 
 }  // namespace
