@@ -320,6 +320,7 @@ class OnednnBackend final : public CpuOpsBackend {
     const auto* P = static_cast<const PackedLinear*>(w.packed.get());
     if (!P || P->precision != Precision::Int8 || rows == 0)
       return CpuOpsBackend::layer_norm_linear(x, rows, dim, gamma, beta, eps, h, w, y, act);
+    if (dim != P->k) throw Error("layer_norm_linear: the layer norm's width is not the linear layer's input");
     ConvertedInput& in = converted_input();
     const auto count = static_cast<size_t>(rows * dim);
     layer_norm_quantize_rows(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, static_cast<float>(int8_levels_),
