@@ -336,6 +336,31 @@ TEST(PrecisionParity, ImagesBeyondOnePassEmbedAsAlone) {
   }
 }
 
+// Texts likewise: a batch of 37 captions (per-thread passes on a CPU with several pool threads)
+// embeds each caption as it does alone, in every mode, and matches the goldens.
+TEST(PrecisionParity, TextsInPassesEmbedAsAlone) {
+  const std::string path = test::shared_path("fixtures/models/vit-tiny");
+  const auto golden = SafeTensors::open(path + "/golden.safetensors");
+  const auto six = golden.get("text_ids").to_i32();
+  const auto want = golden.get("text_embeds").to_f32();
+  const int64_t n = 37, context = 77, distinct = static_cast<int64_t>(six.size()) / context;
+  std::vector<int32_t> ids;
+  for (int64_t i = 0; i < n; ++i)
+    ids.insert(ids.end(), six.begin() + (i % distinct) * context, six.begin() + (i % distinct + 1) * context);
+  for (Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    model::LoadOptions opt;
+    opt.precision = p;
+    const auto m = model::Model::load(path, opt);
+    const int64_t d = m->embed_dim();
+    const auto all = m->encode_texts(ids.data(), n, context);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto alone = m->encode_texts(ids.data() + i * context, 1, context);
+      EXPECT_GE(cosine(&all[i * d], alone.data(), d), 0.99999) << to_string(p) << " text " << i;
+      EXPECT_GE(cosine(&all[i * d], &want[(i % distinct) * d], d), required_cosine(p)) << to_string(p) << " text " << i;
+    }
+  }
+}
+
 // The XLM-R text tower (its own embedding lookup; in bf16 and int8 a bf16 word table read by
 // Checkpoint::take_bf16 in pieces — six for this fixture's table) in every mode against
 // open_clip's goldens.

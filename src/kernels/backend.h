@@ -96,6 +96,8 @@ class Backend {
   // Images per pass when each pool thread runs passes of its own over a share of the batch
   // (model/passes.h), its ops on that thread alone; 0 where a pass's ops must use every thread.
   virtual int64_t thread_image_batch() const { return 0; }
+  // The same for text batches (sequences per pass of a thread's own).
+  virtual int64_t thread_text_batch() const { return 0; }
   // False when ops must not run from several threads at once (a GPU stream): callers serialise.
   virtual bool concurrent() const { return true; }
 

@@ -16,6 +16,7 @@ class CpuOpsBackend : public HostBackend {
   // batches (max_batch) ran faster whole.
   int64_t image_batch() const override;
   int64_t thread_image_batch() const override;
+  int64_t thread_text_batch() const override;
   void layer_norm_f32(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta, float eps,
                       float* y) override;
   void attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,

@@ -226,11 +226,12 @@ std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t co
   std::vector<float> out(static_cast<size_t>(n * d));
   std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
   if (!text_backend_->concurrent()) lock.lock();
-  for (int64_t b = 0; b < n; b += batch) {
-    const int64_t m = std::min(batch, n - b);
-    const auto e = text_->encode(*text_backend_, ids + b * context, m, context, full_context);
-    std::copy(e.data.begin(), e.data.end(), out.begin() + b * d);
-  }
+  const auto threads = static_cast<int64_t>(ThreadPool::global().active());
+  const int64_t per_thread = text_backend_->concurrent() ? text_backend_->thread_text_batch() : 0;
+  run_passes(plan_passes(n, threads, batch, per_thread), [&](int64_t b, int64_t e) {
+    const auto emb = text_->encode(*text_backend_, ids + b * context, e - b, context, full_context);
+    std::copy(emb.data.begin(), emb.data.end(), out.begin() + b * d);
+  });
   return out;
 }
 
