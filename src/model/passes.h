@@ -3,8 +3,8 @@
 // pool's threads; on 2 cores every op then ends with one thread waiting for the other, a dozen
 // times per transformer block. With enough inputs, each pool thread instead runs whole passes
 // over its own share of the batch, its ops running on it alone. ViT-B/32 at batch 32 on 2
-// threads (Zen 5, medians of 5 alternating runs): bf16 +10%, fp32 +4%, int8 +2%; at batch 8
-// +3-4% in each, for one pass's buffers more per thread. A per-thread plan holds the pool for
+// threads (Zen 5, medians of 5-8 alternating runs): bf16 +10%, fp32 +4%, int8 +2% and +9.5%
+// in two rounds; at batch 8 +3-10%, for one pass's buffers more per thread. A per-thread plan holds the pool for
 // the whole batch, so another caller's ops wait for all of it rather than for one op (the
 // server embeds one image per request, which keeps the shared passes). Text batches are cut
 // the same way (Backend::thread_text_batch).
