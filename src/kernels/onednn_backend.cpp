@@ -90,6 +90,13 @@ T* at_least(std::vector<T>& v, size_t n) {
   return v.data();
 }
 
+// Sizes in's quantised rows for m rows of k values: u8 codes, a scale and a zero point per row.
+void hold_quantized_rows(ConvertedInput& in, int64_t m, int64_t k) {
+  at_least(in.u8, static_cast<size_t>(m * k));
+  at_least(in.row_scale, static_cast<size_t>(m));
+  at_least(in.row_zero, static_cast<size_t>(m));
+}
+
 ThreadState& thread_state() {
   thread_local ThreadState state;
   return state;
@@ -322,10 +329,9 @@ class OnednnBackend final : public CpuOpsBackend {
       return CpuOpsBackend::layer_norm_linear(x, rows, dim, gamma, beta, eps, h, w, y, act);
     if (dim != P->k) throw Error("layer_norm_linear: the layer norm's width is not the linear layer's input");
     ConvertedInput& in = converted_input();
-    const auto count = static_cast<size_t>(rows * dim);
+    hold_quantized_rows(in, rows, dim);
     layer_norm_quantize_rows(x.f32(), rows, dim, gamma.f32(), beta.f32(), eps, static_cast<float>(int8_levels_),
-                             at_least(in.u8, count), at_least(in.row_scale, static_cast<size_t>(rows)),
-                             at_least(in.row_zero, static_cast<size_t>(rows)));
+                             in.u8.data(), in.row_scale.data(), in.row_zero.data());
     multiply(in.u8.data(), rows, *P, w, in, y, act, /*accumulate=*/false);
   }
 
@@ -344,19 +350,19 @@ class OnednnBackend final : public CpuOpsBackend {
 
   // u8 activations, asymmetric per row: x ≈ (q - zero) * scale, with 0 exactly representable.
   // x may be fp32 or bf16.
-  void quantize_rows(View x, int64_t m, int64_t k, std::vector<uint8_t>& q, std::vector<float>& scale,
-                     std::vector<int32_t>& zero) const {
-    at_least(q, static_cast<size_t>(m * k));
-    at_least(scale, static_cast<size_t>(m));
-    at_least(zero, static_cast<size_t>(m));
+  void quantize_rows(View x, int64_t m, int64_t k, ConvertedInput& in) const {
+    hold_quantized_rows(in, m, k);
+    uint8_t* q = in.u8.data();
+    float* scale = in.row_scale.data();
+    int32_t* zero = in.row_zero.data();
     const float levels = static_cast<float>(int8_levels_);
     ThreadPool::global().parallel_for(
         static_cast<size_t>(m),
         [&](size_t b, size_t e) {
           const auto rows = static_cast<int64_t>(e - b);
           if (const float* xf = x.f32_or_null())
-            return quantize_rows_u8(xf + b * k, rows, k, levels, q.data() + b * k, scale.data() + b, zero.data() + b);
-          quantize_rows_u8(x.bf16() + b * k, rows, k, levels, q.data() + b * k, scale.data() + b, zero.data() + b);
+            return quantize_rows_u8(xf + b * k, rows, k, levels, q + b * k, scale + b, zero + b);
+          quantize_rows_u8(x.bf16() + b * k, rows, k, levels, q + b * k, scale + b, zero + b);
         },
         row_grain(k));
   }
@@ -375,7 +381,7 @@ class OnednnBackend final : public CpuOpsBackend {
       to_bf16(x.f32(), count, at_least(in.bf16, count));
       src = in.bf16.data();
     } else if (P.precision == Precision::Int8) {
-      quantize_rows(x, m, P.k, in.u8, in.row_scale, in.row_zero);
+      quantize_rows(x, m, P.k, in);
       src = in.u8.data();
     } else if (P.precision == Precision::Fp32 && x.type == ElementType::BF16) {
       from_bf16(x.bf16(), count, at_least(in.f32, count));
