@@ -204,6 +204,17 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   return m;
 }
 
+namespace {
+
+// The passes of a batch of n on `be`: per-thread passes of thread_batch where the backend's ops
+// may run from several threads at once, else shared passes of `batch`.
+PassPlan plan_passes_on(const kernels::Backend& be, int64_t n, int64_t batch, int64_t thread_batch) {
+  return plan_passes(n, static_cast<int64_t>(ThreadPool::global().active()), batch,
+                     be.concurrent() ? thread_batch : 0);
+}
+
+}  // namespace
+
 std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
   if (!image_)
     throw_input("{} is a text-only model (M-CLIP): pair it with an image model (--model IMAGE_MODEL --text-model {})",
@@ -212,9 +223,8 @@ std::vector<float> Model::encode_images(const float* pixels, int64_t n) const {
   std::vector<float> out(static_cast<size_t>(n * d));
   std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
   if (!image_backend_->concurrent()) lock.lock();
-  const auto threads = static_cast<int64_t>(ThreadPool::global().active());
-  const int64_t per_thread = image_backend_->concurrent() ? image_backend_->thread_image_batch() : 0;
-  run_passes(plan_passes(n, threads, batch, per_thread), [&](int64_t b, int64_t e) {
+  const PassPlan plan = plan_passes_on(*image_backend_, n, batch, image_backend_->thread_image_batch());
+  run_passes(plan, [&](int64_t b, int64_t e) {
     const auto emb = image_->encode(*image_backend_, pixels + b * 3 * S * S, e - b);
     std::copy(emb.data.begin(), emb.data.end(), out.begin() + b * d);
   });
@@ -226,9 +236,8 @@ std::vector<float> Model::encode_texts(const int32_t* ids, int64_t n, int64_t co
   std::vector<float> out(static_cast<size_t>(n * d));
   std::unique_lock<std::mutex> lock(*device_mutex_, std::defer_lock);
   if (!text_backend_->concurrent()) lock.lock();
-  const auto threads = static_cast<int64_t>(ThreadPool::global().active());
-  const int64_t per_thread = text_backend_->concurrent() ? text_backend_->thread_text_batch() : 0;
-  run_passes(plan_passes(n, threads, batch, per_thread), [&](int64_t b, int64_t e) {
+  const PassPlan plan = plan_passes_on(*text_backend_, n, batch, text_backend_->thread_text_batch());
+  run_passes(plan, [&](int64_t b, int64_t e) {
     const auto emb = text_->encode(*text_backend_, ids + b * context, e - b, context, full_context);
     std::copy(emb.data.begin(), emb.data.end(), out.begin() + b * d);
   });
