@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/isa_clones.h"
 #include "kernels/attention_head.h"
 #include "kernels/backend.h"
@@ -97,7 +98,8 @@ TEST(Attention, Bf16InputAndOutputMatchThePlainDefinition) {
     kernels::narrow_to_bf16(wide.data(), wide.size(), qkv.data());
     std::vector<float> rounded(wide.size()), got(out.size()), want(out.size()), magnitude(out.size());
     kernels::widen_from_bf16(qkv.data(), qkv.size(), rounded.data());
-    kernels::self_attention(nullptr, qkv.data(), seqs, width, heads, causal, nullptr, out.data());
+    kernels::self_attention({qkv.data(), kernels::ElementType::BF16}, seqs, width, heads, causal,
+                            {out.data(), kernels::ElementType::BF16});
     kernels::widen_from_bf16(out.data(), out.size(), got.data());
     std::vector<float> absolute(rounded.size());
     for (size_t i = 0; i < rounded.size(); ++i) absolute[i] = std::abs(rounded[i]);
@@ -116,6 +118,57 @@ TEST(Attention, Bf16InputAndOutputMatchThePlainDefinition) {
     for (size_t i = 0; i < got.size(); ++i)
       ASSERT_NEAR(got[i], want[i], 2e-5f + (std::abs(want[i]) + magnitude[i]) / 256) << "at " << i << " causal=" << causal;
   }
+}
+
+// A last block's attention from its pooled rows alone: one query per sequence (at its start, in
+// the middle, at its end), k and v for every row, equals those rows of the whole attention, fp32
+// and bf16 (through the bf16 kernel or its fallback, as the whole attention goes), causal or not.
+TEST(Attention, PooledRowsEqualThoseRowsOfTheWholeAttention) {
+  const auto backend = kernels::make_cpu_backend();
+  const int64_t heads = 4, d = 64, width = heads * d;
+  kernels::SequenceLayout seqs;
+  seqs.offsets = {0, 50, 57, 134, 135};
+  const std::vector<int64_t> rows = {0, 53, 133, 134};  // first, middle, last, a sequence of one
+  const int64_t tokens = seqs.tokens(), r = static_cast<int64_t>(rows.size());
+  for (const auto type : {kernels::ElementType::F32, kernels::ElementType::BF16}) {
+    for (bool causal : {false, true}) {
+      auto qkv = random_values(static_cast<size_t>(tokens * 3 * width), 23 + causal, 1.5f);
+      std::vector<float> q(static_cast<size_t>(r * width)), kv(static_cast<size_t>(tokens * 2 * width));
+      for (int64_t i = 0; i < r; ++i)
+        std::copy_n(qkv.data() + rows[i] * 3 * width, width, q.data() + i * width);
+      for (int64_t t = 0; t < tokens; ++t)
+        std::copy_n(qkv.data() + t * 3 * width + width, 2 * width, kv.data() + t * 2 * width);
+      std::vector<float> whole(static_cast<size_t>(tokens * width)), got(static_cast<size_t>(r * width));
+      if (type == kernels::ElementType::F32) {
+        kernels::self_attention({qkv.data(), type}, seqs, width, heads, causal, {whole.data(), type});
+        backend->attention_pooled({q.data(), type}, {kv.data(), type}, seqs, rows, width, heads, causal,
+                                  {got.data(), type});
+      } else {
+        const auto narrow = [](const std::vector<float>& v) {
+          std::vector<uint16_t> n(v.size());
+          kernels::narrow_to_bf16(v.data(), v.size(), n.data());
+          return n;
+        };
+        auto qkv16 = narrow(qkv), q16 = narrow(q), kv16 = narrow(kv);
+        std::vector<uint16_t> whole16(whole.size()), got16(got.size());
+        kernels::self_attention({qkv16.data(), type}, seqs, width, heads, causal, {whole16.data(), type});
+        backend->attention_pooled({q16.data(), type}, {kv16.data(), type}, seqs, rows, width, heads, causal,
+                                  {got16.data(), type});
+        kernels::widen_from_bf16(whole16.data(), whole16.size(), whole.data());
+        kernels::widen_from_bf16(got16.data(), got16.size(), got.data());
+      }
+      for (int64_t i = 0; i < r; ++i)
+        for (int64_t c = 0; c < width; ++c)
+          ASSERT_NEAR(got[i * width + c], whole[rows[i] * width + c], 1e-6f + std::abs(whole[rows[i] * width + c]) / 1e6f)
+              << "row " << rows[i] << " column " << c << " causal=" << causal << " bf16=" << (type != kernels::ElementType::F32);
+    }
+  }
+  // One pooled row per sequence, inside it.
+  std::vector<float> q(static_cast<size_t>(r * width)), kv(static_cast<size_t>(tokens * 2 * width)), out(q.size());
+  const kernels::View qv{q.data(), kernels::ElementType::F32}, kvv{kv.data(), kernels::ElementType::F32},
+      outv{out.data(), kernels::ElementType::F32};
+  EXPECT_THROW(backend->attention_pooled(qv, kvv, seqs, {0, 53, 133}, width, heads, false, outv), Error);
+  EXPECT_THROW(backend->attention_pooled(qv, kvv, seqs, {0, 49, 133, 134}, width, heads, false, outv), Error);
 }
 
 // The bf16 dot-product kernel itself at every length around its blocks (16 keys, pairs of keys,

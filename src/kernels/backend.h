@@ -138,6 +138,14 @@ class Backend {
   // Scaled dot-product attention per sequence and head. qkv is [tokens, 3*width] holding
   // q | k | v; out is [tokens, width]. With `causal`, position i attends to positions <= i.
   virtual void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) = 0;
+  // Whether attention_pooled runs here: a transformer's last block then makes queries for its
+  // pooled rows only (the rest of that block reads no other row).
+  virtual bool attends_pooled_rows() const { return false; }
+  // Attention of one query per sequence, from row rows[s] of sequence s: q [sequences, width]
+  // holds those rows' queries, kv [tokens, 2*width] k | v for every row; out [sequences, width].
+  // With `causal` the query sees its sequence's rows up to its own.
+  virtual void attention_pooled(View q, View kv, const SequenceLayout& seqs, const std::vector<int64_t>& rows,
+                                int64_t width, int64_t heads, bool causal, View out);
 
   // The towers' glue, each one pass:
   // cols[patches, 3*p*p] = the pixels' patches (pixels: an upload, either role), in the order the

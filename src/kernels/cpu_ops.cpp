@@ -104,45 +104,80 @@ void CpuOpsBackend::layer_norm_f32(const float* x, int64_t rows, int64_t dim, co
   layer_norm_rows(x, rows, dim, gamma, beta, eps, y, nullptr);
 }
 
-// A bf16 qkv goes to the bf16 dot-product kernel where the CPU has one, else is widened a head
-// at a time (its q, k and v rows, into fp32 staging); with bf16 output each head's rows are
-// staged in fp32, then rounded into place.
-void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,
-                    int64_t heads, bool causal, float* out, uint16_t* out_bf16) {
+namespace {
+
+// One head's rows, fp32 or bf16 (strides in values): `queries` query rows against `keys` key and
+// value rows, each query seeing keys up to its own position with `causal`.
+struct HeadRows {
+  View q, k, v;
+  int64_t ldq = 0, ldkv = 0, queries = 0, keys = 0, d = 0;
+  bool causal = false;
+};
+
+// Attends one head into fp32 dst (row stride ldo). bf16 rows go to the bf16 dot-product kernel
+// where the CPU has one, else are widened (into fp32 staging) for the fp32 kernel.
+void attend_rows(const HeadRows& r, float* dst, int64_t ldo, std::vector<float>& scratch) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(r.d));
+  if (const float* q = r.q.f32_or_null())
+    return attend_head({q, r.ldq, r.k.f32(), r.v.f32(), r.ldkv, r.queries, r.keys, r.d, scale, r.causal}, dst, ldo,
+                       scratch);
+  const uint16_t *q = r.q.bf16(), *k = r.k.bf16(), *v = r.v.bf16();
+  if (attend_head_bf16({q, r.ldq, k, v, r.ldkv, r.queries, r.keys, r.d, scale, r.causal}, dst, ldo, scratch)) return;
+  thread_local std::vector<float> wide;  // the queries' rows, then the keys', then the values'
+  const auto need = static_cast<size_t>((r.queries + 2 * r.keys) * r.d);
+  if (wide.size() < need) wide.resize(need);
+  float* wq = wide.data();
+  float* wk = wq + r.queries * r.d;
+  float* wv = wk + r.keys * r.d;
+  const auto d = static_cast<size_t>(r.d);
+  for (int64_t i = 0; i < r.queries; ++i) widen_from_bf16(q + i * r.ldq, d, wq + i * r.d);
+  for (int64_t j = 0; j < r.keys; ++j) {
+    widen_from_bf16(k + j * r.ldkv, d, wk + j * r.d);
+    widen_from_bf16(v + j * r.ldkv, d, wv + j * r.d);
+  }
+  attend_head({wq, r.d, wk, wv, r.d, r.queries, r.keys, r.d, scale, r.causal}, dst, ldo, scratch);
+}
+
+// Attends one head into out (rows of `width`, head h's d columns from row0 on): fp32 straight
+// into place; bf16 staged in fp32, then rounded into place.
+void attend_into(const HeadRows& r, View out, int64_t width, int64_t row0, int64_t h, std::vector<float>& scratch) {
+  if (float* o = out.f32_or_null()) return attend_rows(r, o + row0 * width + h * r.d, width, scratch);
+  thread_local std::vector<float> staged;
+  if (staged.size() < static_cast<size_t>(r.queries * r.d)) staged.resize(static_cast<size_t>(r.queries * r.d));
+  attend_rows(r, staged.data(), r.d, scratch);
+  uint16_t* o = out.bf16() + row0 * width + h * r.d;
+  for (int64_t i = 0; i < r.queries; ++i)
+    narrow_to_bf16(staged.data() + i * r.d, static_cast<size_t>(r.d), o + i * width);
+}
+
+}  // namespace
+
+// qkv [tokens, 3*width] holds q | k | v; each (sequence, head) attends within its sequence.
+void self_attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) {
   const int64_t d = width / heads, ld = 3 * width;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for_each_sequence_head(seqs, heads, [&](int64_t, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
-    thread_local std::vector<float> staged, wide;
-    if (staged.size() < static_cast<size_t>(L * d)) staged.resize(static_cast<size_t>(L * d));
-    float* dst = out ? out + row0 * width + h * d : staged.data();
-    const int64_t ldo = out ? width : d;
-    const uint16_t* q_bf16 = qkv_bf16 ? qkv_bf16 + row0 * ld + h * d : nullptr;
-    if (!q_bf16 || !attend_head_bf16({q_bf16, ld, q_bf16 + width, q_bf16 + 2 * width, ld, L, L, d, scale, causal}, dst,
-                                     ldo, scratch)) {
-      HeadInput in{qkv ? qkv + row0 * ld + h * d : nullptr, ld, nullptr, nullptr, ld, L, L, d, scale, causal};
-      int64_t part_stride = width;  // from q to k, k to v
-      if (q_bf16) {
-        if (wide.size() < static_cast<size_t>(L * 3 * d)) wide.resize(static_cast<size_t>(L * 3 * d));
-        for (int64_t i = 0; i < L; ++i)
-          for (int64_t part = 0; part < 3; ++part)
-            widen_from_bf16(q_bf16 + i * ld + part * width, static_cast<size_t>(d), wide.data() + (i * 3 + part) * d);
-        in.q = wide.data();
-        in.ldq = in.ldkv = 3 * d;
-        part_stride = d;
-      }
-      in.k = in.q + part_stride;
-      in.v = in.q + 2 * part_stride;
-      attend_head(in, dst, ldo, scratch);
-    }
-    if (!out)
-      for (int64_t i = 0; i < L; ++i)
-        narrow_to_bf16(staged.data() + i * d, static_cast<size_t>(d), out_bf16 + (row0 + i) * width + h * d);
+    const View q = qkv.at(row0 * ld + h * d);
+    attend_into({q, q.at(width), q.at(2 * width), ld, ld, L, L, d, causal}, out, width, row0, h, scratch);
+  });
+}
+
+void CpuOpsBackend::attention_pooled(View q, View kv, const SequenceLayout& seqs, const std::vector<int64_t>& rows,
+                                     int64_t width, int64_t heads, bool causal, View out) {
+  if (static_cast<int64_t>(rows.size()) != seqs.count())
+    throw Error("attention_pooled: one pooled row per sequence");
+  const int64_t d = width / heads, ld = 2 * width;
+  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
+    const int64_t at = rows[static_cast<size_t>(s)] - row0;  // the query's position in its sequence
+    if (at < 0 || at >= L) throw Error("attention_pooled: a pooled row lies outside its sequence");
+    const View k = kv.at(row0 * ld + h * d);
+    const HeadRows r{q.at(s * width + h * d), k, k.at(width), width, ld, 1, causal ? at + 1 : L, d, false};
+    attend_into(r, out, width, s, h, scratch);
   });
 }
 
 void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                                   float* out) {
-  self_attention(qkv, nullptr, seqs, width, heads, causal, out, nullptr);
+  self_attention({const_cast<float*>(qkv), ElementType::F32}, seqs, width, heads, causal, {out, ElementType::F32});
 }
 
 void CpuOpsBackend::attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,

@@ -36,6 +36,9 @@ class CpuOpsBackend : public HostBackend {
   void linear(View x, int64_t m, const LinearWeights& w, View y, Activation act, bool accumulate) override;
   void layer_norm(View x, int64_t rows, int64_t dim, View gamma, View beta, float eps, View y) override;
   void attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out) override;
+  bool attends_pooled_rows() const override { return true; }
+  void attention_pooled(View q, View kv, const SequenceLayout& seqs, const std::vector<int64_t>& rows, int64_t width,
+                        int64_t heads, bool causal, View out) override;
   void patch_rows(View pixels, const PatchGeometry& g, View cols) override;
   void vit_tokens(View patches, View cls, View pos, int64_t images, int64_t tokens, int64_t width, View x) override;
   void embed(View table, View pos, const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
@@ -58,10 +61,8 @@ void layer_norm_rows(const float* x, int64_t rows, int64_t dim, const float* gam
 // row normalised in fp32 and quantised while in L1, not written out and read back.
 void layer_norm_quantize_rows(const float* x, int64_t rows, int64_t dim, const float* gamma, const float* beta,
                               float eps, float levels, uint8_t* q, float* scale, int32_t* zero);
-// Self-attention of qkv [tokens, 3*width], fp32 or (qkv null) bf16 `qkv_bf16`, into fp32 `out`, or
-// (out null) rounded into bf16 `out_bf16`.
-void self_attention(const float* qkv, const uint16_t* qkv_bf16, const SequenceLayout& seqs, int64_t width,
-                    int64_t heads, bool causal, float* out, uint16_t* out_bf16);
+// Self-attention of qkv [tokens, 3*width] (fp32 or bf16) into out (fp32, or rounded into bf16).
+void self_attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal, View out);
 
 // Element-wise work smaller than this per thread runs on the calling thread alone: a text
 // query's 7 x 512 conversions or layer norms cost less than waking a pool worker.

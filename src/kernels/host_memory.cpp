@@ -17,6 +17,11 @@ Buffer Backend::adopt_table_bf16(std::vector<uint16_t>&&) {
   throw Error(name() + " keeps lookup tables in fp32 (adopt_table)");
 }
 
+void Backend::attention_pooled(View, View, const SequenceLayout&, const std::vector<int64_t>&, int64_t, int64_t, bool,
+                               View) {
+  throw Error(name() + " has no pooled-row attention (attends_pooled_rows)");
+}
+
 float* View::f32() const {
   if (type != ElementType::F32) throw Error("a host backend was given a view that is not fp32");
   return static_cast<float*>(data);
@@ -88,9 +93,7 @@ void CpuOpsBackend::layer_norm(View x, int64_t rows, int64_t dim, View gamma, Vi
 
 void CpuOpsBackend::attention(View qkv, const SequenceLayout& seqs, int64_t width, int64_t heads, bool causal,
                               View out) {
-  self_attention(qkv.f32_or_null(), qkv.type == ElementType::BF16 ? qkv.bf16() : nullptr, seqs, width, heads, causal,
-                 out.f32_or_null(),
-                 out.type == ElementType::BF16 ? out.bf16() : nullptr);
+  self_attention(qkv, seqs, width, heads, causal, out);
 }
 
 namespace {

@@ -45,8 +45,22 @@ LinearWeights load_projection(Checkpoint& ck, Backend& be, const std::string& na
   return w;
 }
 
+namespace {
+
+// Output rows [begin, end) of an unpacked linear layer, with their biases.
+LinearWeights rows_of(const LinearWeights& w, int64_t begin, int64_t end) {
+  const int64_t in = w.in();
+  LinearWeights part;
+  part.weight = Tensor({end - begin, in}, {w.weight.data.begin() + begin * in, w.weight.data.begin() + end * in});
+  if (!w.bias.empty()) part.bias = Tensor({end - begin}, {w.bias.data.begin() + begin, w.bias.data.begin() + end});
+  part.keep_precise = w.keep_precise;
+  return part;
+}
+
+}  // namespace
+
 Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t width, int64_t layers,
-                              int64_t heads, int64_t mlp_width, Activation act, float eps) {
+                              int64_t heads, int64_t mlp_width, Activation act, float eps, bool pooled_queries) {
   Transformer t;
   t.width = width;
   t.heads = heads;
@@ -58,7 +72,15 @@ Transformer Transformer::load(Checkpoint& ck, Backend& be, const std::string& pr
     b.ln_2 = LayerNorm::load(ck, be, p + ".ln_2", width, eps);
     b.in_proj.weight = ck.take(p + ".attn.in_proj_weight", {3 * width, width});
     b.in_proj.bias = ck.take(p + ".attn.in_proj_bias", {3 * width});
-    be.prepare(b.in_proj);
+    if (pooled_queries && i + 1 == layers && be.attends_pooled_rows()) {
+      b.q_proj = rows_of(b.in_proj, 0, width);
+      b.kv_proj = rows_of(b.in_proj, width, 3 * width);
+      b.in_proj = {};
+      be.prepare(b.q_proj);
+      be.prepare(b.kv_proj);
+    } else {
+      be.prepare(b.in_proj);
+    }
     b.out_proj = load_linear(ck, be, p + ".attn.out_proj", width, width);
     b.fc = load_linear(ck, be, p + ".mlp.c_fc", mlp_width, width);
     b.proj = load_linear(ck, be, p + ".mlp.c_proj", width, mlp_width);
@@ -90,6 +112,16 @@ void Transformer::finish(Backend& be, const ResidualAttentionBlock& b, View attn
   be.linear(s.qkv_or_hidden.view, rows, b.proj, x, Activation::None, /*accumulate=*/true);
 }
 
+void Transformer::attend_pooled(Backend& be, const ResidualAttentionBlock& b, View x, View picked,
+                                const SequenceLayout& seqs, bool causal, const std::vector<int64_t>& rows, View attn,
+                                const Scratch& s) const {
+  const int64_t n = seqs.tokens(), r = static_cast<int64_t>(rows.size());
+  b.ln_1.run_linear(be, x, n, s.normed_or_attn.view, b.kv_proj, s.qkv_or_hidden.view);
+  const Buffer q = be.alloc(r * width, Role::GemmInput);
+  b.ln_1.run_linear(be, picked, r, s.normed_or_attn.view, b.q_proj, q.view);
+  be.attention_pooled(q.view, s.qkv_or_hidden.view, seqs, rows, width, heads, causal, attn);
+}
+
 Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs, bool causal,
                                 const std::vector<int64_t>& rows) const {
   const int64_t n = seqs.tokens(), r = static_cast<int64_t>(rows.size());
@@ -105,11 +137,16 @@ Buffer Transformer::run_to_rows(Backend& be, View x, const SequenceLayout& seqs,
     finish(be, blocks[i], s.normed_or_attn.view, x, n, s);
   }
   // The last block: attention needs every row's keys and values, the rest only the pooled rows.
-  attend(be, blocks.back(), x, seqs, causal, s);
   be.gather_rows(x, rows, width, picked.view);
   const Buffer pooled_attn = be.alloc(r * width, Role::GemmInput);
-  be.gather_rows(s.normed_or_attn.view, rows, width, pooled_attn.view);
-  finish(be, blocks.back(), pooled_attn.view, picked.view, r, s);
+  const ResidualAttentionBlock& last = blocks.back();
+  if (last.splits_qkv()) {
+    attend_pooled(be, last, x, picked.view, seqs, causal, rows, pooled_attn.view, s);
+  } else {
+    attend(be, last, x, seqs, causal, s);
+    be.gather_rows(s.normed_or_attn.view, rows, width, pooled_attn.view);
+  }
+  finish(be, last, pooled_attn.view, picked.view, r, s);
   return picked;
 }
 

@@ -41,7 +41,11 @@ LinearWeights load_projection(Checkpoint& ck, Backend& be, const std::string& na
 
 struct ResidualAttentionBlock {
   LayerNorm ln_1, ln_2;
-  LinearWeights in_proj, out_proj, fc, proj;
+  // q | k | v; or, in a last block whose backend attends from the pooled rows alone
+  // (attends_pooled_rows), its rows split into q_proj and kv_proj (in_proj then empty).
+  LinearWeights in_proj, q_proj, kv_proj;
+  LinearWeights out_proj, fc, proj;
+  bool splits_qkv() const { return !q_proj.weight.shape.empty(); }
 };
 
 struct Transformer {
@@ -49,8 +53,12 @@ struct Transformer {
   Activation act = Activation::QuickGelu;
   std::vector<ResidualAttentionBlock> blocks;
 
+  // With pooled_queries, where the backend attends from pooled rows (attends_pooled_rows), the
+  // last block makes queries for the pooled rows only (ViT-B/32: 0.7% of an image's products and
+  // 1/12 of its attention). The text tower does not: its passes meet many row counts, each a
+  // matmul oneDNN compiles and keeps (~70 KB), and a query's last block is a few rows.
   static Transformer load(Checkpoint& ck, Backend& be, const std::string& prefix, int64_t width, int64_t layers,
-                          int64_t heads, int64_t mlp_width, Activation act, float eps);
+                          int64_t heads, int64_t mlp_width, Activation act, float eps, bool pooled_queries = false);
   // x: [tokens, width] (Role::Stream) for the packed sequences. Runs every block and returns the
   // rows a pooled head reads, packed as [rows.size(), width] (Role::Stream). The last block
   // finishes only those rows: after its attention no other row is read (one ViT-B/32 image:
@@ -65,6 +73,10 @@ struct Transformer {
   void attend(Backend& be, const ResidualAttentionBlock& b, View x, const SequenceLayout& seqs, bool causal,
               const Scratch& s) const;
   void finish(Backend& be, const ResidualAttentionBlock& b, View attn, View x, int64_t rows, const Scratch& s) const;
+  // The last block's attention for the pooled rows alone, into attn [rows, width]: k and v for
+  // every row, q for those rows (picked: x's pooled rows, gathered).
+  void attend_pooled(Backend& be, const ResidualAttentionBlock& b, View x, View picked, const SequenceLayout& seqs,
+                     bool causal, const std::vector<int64_t>& rows, View attn, const Scratch& s) const;
 };
 
 // A tower's head: the pooled rows (a Role::Stream [rows, width]) -> layer norm -> projection,

@@ -22,7 +22,7 @@ class VisionTransformer final : public ImageTower {
     proj_ = load_projection(ck, be, "visual.proj", w, cfg.embed_dim);
     transformer_ = Transformer::load(ck, be, "visual.transformer.resblocks", w, cfg_.layers, cfg_.heads(),
                                      cfg_.mlp_width, cfg.quick_gelu ? Activation::QuickGelu : Activation::Gelu,
-                                     cfg.layer_norm_eps);
+                                     cfg.layer_norm_eps, /*pooled_queries=*/true);
   }
 
   Tensor encode(Backend& be, const float* pixels, int64_t n) const override {
