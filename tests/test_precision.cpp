@@ -4,6 +4,7 @@
 // and what a library remembers. Passes on any x86-64 CPU: modes the CPU lacks natively run
 // emulated in oneDNN, and the test says which path it checked.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "core/safetensors.h"
 #include "core/thread_pool.h"
 #include "kernels/backend.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/cpu_features.h"
 #include "kernels/fast_math.h"
 #include "model/clip_model.h"
@@ -97,6 +99,38 @@ TEST(FastMath, ActivationsMatchTheirDefinitions) {
                           : act == Activation::QuickGelu ? v / (1 + std::exp(-1.702 * v))
                                                          : std::max(v, 0.0);
       ASSERT_NEAR(y[i], want, 2e-6 * std::max(1.0, std::abs(want))) << int(act) << " at " << v;
+    }
+  }
+}
+
+// Rounding to bf16 through the CPU's conversion (AVX512_BF16) gives f32_to_bf16's bits for every
+// value but denormals (flushed to a zero of their sign there): random bit patterns, ties to even
+// and odd, the float range's ends, infinities and NaNs; and the rows made a chunk at a time
+// (write_bf16_row) around the chunk's size, whichever path this CPU takes.
+TEST(Bf16Rounding, TheCpusConversionMatchesTheDefinition) {
+  std::vector<uint32_t> bits = {0x00000000u, 0x80000000u, 0x3f808000u, 0x3f818000u, 0x7f7fffffu, 0xff7fffffu,
+                                0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u, 0xffa00000u, 0x00800000u,
+                                0x00000001u, 0x807fffffu, 0x3f7fffffu};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 200000; ++i) bits.push_back(static_cast<uint32_t>(rng()));
+  std::vector<float> values(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) values[i] = std::bit_cast<float>(bits[i]);
+  const auto denormal = [](uint32_t b) { return (b & 0x7f800000u) == 0 && (b & 0x007fffffu) != 0; };
+  std::vector<uint16_t> got(values.size());
+  kernels::narrow_to_bf16(values.data(), values.size(), got.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint16_t want = denormal(bits[i]) && kernels::has_bf16_conversion()
+                              ? static_cast<uint16_t>((bits[i] >> 16) & 0x8000u)
+                              : f32_to_bf16(values[i]);
+    ASSERT_EQ(got[i], want) << std::hex << "bits 0x" << bits[i];
+  }
+  for (int64_t n : {1, 15, 16, 17, 511, 512, 513, 1300}) {
+    std::vector<uint16_t> row(static_cast<size_t>(n));
+    kernels::write_bf16_row(n, row.data(), [&](int64_t j) { return values[static_cast<size_t>(j)] * 0.5f + 1.0f; });
+    for (int64_t j = 0; j < n; ++j) {
+      const float v = values[static_cast<size_t>(j)] * 0.5f + 1.0f;
+      if (std::isnan(v)) continue;
+      ASSERT_EQ(row[static_cast<size_t>(j)], f32_to_bf16(v)) << "n=" << n << " at " << j;
     }
   }
 }

@@ -6,6 +6,7 @@
 #include "core/half.h"
 #include "core/isa_clones.h"
 #include "kernels/activation_value.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/backend.h"
 
 
@@ -21,9 +22,9 @@ template <Activation A>
 template <Activation A>
 [[gnu::always_inline]] inline void bias_activate_narrow(const float* p, const float* bias, int64_t n, uint16_t* y) {
   if (bias)
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(p[j] + bias[j]));
+    write_bf16_row(n, y, [&](int64_t j) { return activate_for_bf16<A>(p[j] + bias[j]); });
   else
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(p[j]));
+    write_bf16_row(n, y, [&](int64_t j) { return activate_for_bf16<A>(p[j]); });
 }
 
 }  // namespace

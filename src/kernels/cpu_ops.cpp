@@ -68,7 +68,7 @@ CLIPDEX_ISA_CLONES void layer_norm_row(const float* x, int64_t dim, const float*
   if (y)
     for (int64_t j = 0; j < dim; ++j) y[j] = (x[j] - mu) * inv * gamma[j] + beta[j];
   else
-    for (int64_t j = 0; j < dim; ++j) y_bf16[j] = f32_to_bf16((x[j] - mu) * inv * gamma[j] + beta[j]);
+    write_bf16_row(dim, y_bf16, [&](int64_t j) { return (x[j] - mu) * inv * gamma[j] + beta[j]; });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "core/half.h"
 #include "core/isa_clones.h"
 #include "kernels/activation_value.h"
+#include "kernels/bf16_rows.h"
 #include "kernels/lane_reduce.h"
 
 namespace clipdex::kernels {
@@ -62,9 +63,9 @@ template <Activation A>
     return static_cast<float>(acc[j] - zero * column_sum[j]) * (row_scale * weight_scale[j]);
   };
   if (bias)
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(value(j) + bias[j]));
+    write_bf16_row(n, y, [&](int64_t j) { return activate_for_bf16<A>(value(j) + bias[j]); });
   else
-    for (int64_t j = 0; j < n; ++j) y[j] = f32_to_bf16(activate_for_bf16<A>(value(j)));
+    write_bf16_row(n, y, [&](int64_t j) { return activate_for_bf16<A>(value(j)); });
 }
 
 // Each compiled per x86-64 level with its register width (core/isa_clones.h); the rows fp32 or
