@@ -26,6 +26,41 @@ PRECISION_PEERS = {
 }
 
 
+def round_ratios(rows, batch):
+    """Per round, clipdex in each precision over the best peer in that precision (and its best
+    mode over every peer's best), at `batch`: the host's drift moves both sides of one round
+    alike, so these spread less than ratios of medians taken over all rounds."""
+    rounds, seen = [], {}
+    for r in rows:  # a round ends where an engine comes round again
+        if r["engine"] in seen:
+            rounds.append(seen)
+            seen = {}
+        seen[r["engine"]] = r
+    rounds.append(seen)
+    if len(rounds) < 2:
+        return
+    print(f"\nPer round, clipdex / the best peer at b{batch} (median of the rounds last):\n")
+    print("| ratio | " + " | ".join(f"round {i + 1}" for i in range(len(rounds))) + " | median |")
+    print("|---|" + "---|" * (len(rounds) + 1))
+    everyone = sorted({p for peers in PRECISION_PEERS.values() for p in peers})
+    for label, mine, peers in [("best mode (int8) / every peer", "int8", everyone)] + \
+            [(f"{p} / {p} peers", p, PRECISION_PEERS[p]) for p in PRECISION_PEERS]:
+        cells = []
+        for rnd in rounds:
+            present = [rnd[p] for p in peers if p in rnd]
+            if f"clipdex:{mine}" not in rnd or not present:
+                cells.append(None)
+                continue
+            best = max(present, key=lambda r: r["images_per_second"][batch])
+            cells.append((rnd[f"clipdex:{mine}"]["images_per_second"][batch] / best["images_per_second"][batch],
+                          best["engine"]))
+        got = [c[0] for c in cells if c]
+        if not got:
+            continue
+        print(f"| {label} | " + " | ".join(f"{c[0]:.2f}x ({c[1]})" if c else "-" for c in cells) +
+              f" | {statistics.median(got):.2f}x |")
+
+
 def median_rows(rows):
     """One row per engine (in first-seen order), each figure the median over its rounds."""
     by_engine = {}
@@ -75,7 +110,8 @@ def print_ceilings(work, rows, batch):
 
 def main():
     work, threads = sys.argv[1], sys.argv[2]
-    rows = median_rows([json.loads(l) for l in open(f"{work}/results.jsonl") if l.startswith("{")])
+    runs = [json.loads(l) for l in open(f"{work}/results.jsonl") if l.startswith("{")]
+    rows = median_rows(runs)
     ref = load_file(f"{work}/torch:fp32.safetensors")
     peers = [r for r in rows if not r["engine"].startswith("clipdex")]
     batches = list(rows[0]["images_per_second"].keys())
@@ -101,6 +137,7 @@ def main():
     for r in rows:
         if r.get("kernels"):
             print(f"- {r['engine']}: {r['kernels']}")
+    round_ratios(runs, batches[-1])
     print_ceilings(work, rows, batches[-1])
 
 
