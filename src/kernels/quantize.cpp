@@ -80,8 +80,8 @@ using WeightsFn = void (*)(const float*, int64_t, float, int8_t*, float&, int32_
 #if defined(__x86_64__) && !defined(__clang__)
 // The AVX-512 build in intrinsics: GCC widened bf16 rows 8 values at a time with inserts and
 // shuffles, and rounded, offset and clamped in float; here one vpmovzxwd widens 16, and the codes
-// are rounded (to nearest even, whatever MXCSR says), offset and clamped as integers and narrowed
-// to bytes by the store. The same codes bit for bit: round(t) + z is exact in float below 2^24.
+// are rounded (to nearest even, whatever MXCSR says), offset and clamped as integers, then
+// narrowed to bytes. The same codes bit for bit: round(t) + z is exact in float below 2^24.
 #define CLIPDEX_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
 CLIPDEX_TARGET_AVX512 inline __mmask16 first_lanes(int64_t n) {
