@@ -150,6 +150,20 @@ void attend_into(const HeadRows& r, View out, int64_t width, int64_t row0, int64
     narrow_to_bf16(staged.data() + i * r.d, static_cast<size_t>(r.d), o + i * width);
 }
 
+// One query per sequence, q [sequences, width], against its sequence's rows of kv [tokens,
+// 2*width] (k | v), into out [sequences, width]: the first keys(s, row0, length) of them
+// (attention pooling sees all; a causal pooled row those up to its own).
+template <typename Keys>
+void attend_one_query_each(View q, View kv, const SequenceLayout& seqs, int64_t width, int64_t heads, View out,
+                           Keys keys) {
+  const int64_t d = width / heads, ld = 2 * width;
+  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
+    const View k = kv.at(row0 * ld + h * d);
+    attend_into({q.at(s * width + h * d), k, k.at(width), width, ld, 1, keys(s, row0, L), d, false}, out, width, s, h,
+                scratch);
+  });
+}
+
 }  // namespace
 
 // qkv [tokens, 3*width] holds q | k | v; each (sequence, head) attends within its sequence.
@@ -165,13 +179,10 @@ void CpuOpsBackend::attention_pooled(View q, View kv, const SequenceLayout& seqs
                                      int64_t width, int64_t heads, bool causal, View out) {
   if (static_cast<int64_t>(rows.size()) != seqs.count())
     throw Error("attention_pooled: one pooled row per sequence");
-  const int64_t d = width / heads, ld = 2 * width;
-  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
+  attend_one_query_each(q, kv, seqs, width, heads, out, [&](int64_t s, int64_t row0, int64_t L) {
     const int64_t at = rows[static_cast<size_t>(s)] - row0;  // the query's position in its sequence
     if (at < 0 || at >= L) throw Error("attention_pooled: a pooled row lies outside its sequence");
-    const View k = kv.at(row0 * ld + h * d);
-    const HeadRows r{q.at(s * width + h * d), k, k.at(width), width, ld, 1, causal ? at + 1 : L, d, false};
-    attend_into(r, out, width, s, h, scratch);
+    return causal ? at + 1 : L;
   });
 }
 
@@ -182,13 +193,8 @@ void CpuOpsBackend::attention_f32(const float* qkv, const SequenceLayout& seqs, 
 
 void CpuOpsBackend::attention_single_query(const float* q, const float* kv, const SequenceLayout& seqs, int64_t width,
                                            int64_t heads, float* out) {
-  const int64_t d = width / heads, ld = 2 * width;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for_each_sequence_head(seqs, heads, [&](int64_t s, int64_t h, int64_t row0, int64_t L, std::vector<float>& scratch) {
-    const float* k = kv + row0 * ld + h * d;
-    attend_head({q + s * width + h * d, width, k, k + width, ld, 1, L, d, scale, false}, out + s * width + h * d,
-                width, scratch);
-  });
+  attend_one_query_each({const_cast<float*>(q), ElementType::F32}, {const_cast<float*>(kv), ElementType::F32}, seqs,
+                        width, heads, {out, ElementType::F32}, [](int64_t, int64_t, int64_t L) { return L; });
 }
 
 }  // namespace clipdex::kernels
