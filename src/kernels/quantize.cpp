@@ -19,13 +19,19 @@ namespace {
 // Round to nearest (even) for |v| < 2^22 without a libm call, so the loop vectorises.
 [[gnu::always_inline]] inline float round_nearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
+// A row's range [lo, hi] (lo <= 0 <= hi) onto [0, levels]: the step s and the code z of 0.
+inline void row_scale_and_zero(float lo, float hi, float levels, float& s, float& z) {
+  s = hi > lo ? (hi - lo) / levels : 1.0f;
+  z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
+}
+
 template <int N, typename T>
 [[gnu::always_inline]] inline void quantize_row(const T* x, int64_t k, float levels, uint8_t* q, float& scale,
                                                 int32_t& zero) {
   float lo = 0.0f, hi = 0.0f;
   lane_min_max<N>(x, k, lo, hi);
-  const float s = hi > lo ? (hi - lo) / levels : 1.0f;
-  const float z = std::clamp(round_nearest(-lo / s), 0.0f, levels);
+  float s, z;
+  row_scale_and_zero(lo, hi, levels, s, z);
   const float inv = 1.0f / s;
   for (int64_t i = 0; i < k; ++i)
     q[i] = static_cast<uint8_t>(std::clamp(round_nearest(lane_value(x, i) * inv) + z, 0.0f, levels));
@@ -135,9 +141,8 @@ CLIPDEX_TARGET_AVX512 void rows_v4(const T* x, int64_t rows, int64_t k, float le
       lo = min_16(lo, v);
       hi = max_16(hi, v);
     }
-    const float row_lo = across<false>(lo), row_hi = across<true>(hi);
-    const float s = row_hi > row_lo ? (row_hi - row_lo) / levels : 1.0f;
-    const float z = std::clamp(round_nearest(-row_lo / s), 0.0f, levels);
+    float s, z;
+    row_scale_and_zero(across<false>(lo), across<true>(hi), levels, s, z);
     const __m512 inv = _mm512_set1_ps(1.0f / s);
     const __m512i offset = _mm512_set1_epi32(static_cast<int32_t>(z)), top = _mm512_set1_epi32(static_cast<int32_t>(levels));
     for (int64_t i = 0; i < k; i += 16) {
